@@ -1,0 +1,224 @@
+"""The explode stage: raw files in, Delta tables videos / nodes / transcripts / quarantine out.
+
+Re-runs are idempotent in two layers: the `ingest_log` table lists every file already read (by
+URI, size and modification time), so an unchanged file is not even opened again; and a video
+already in the lake is never appended again (it goes to quarantine as `video_already_ingested`),
+so the same rows under another file name cannot duplicate either.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from pipelines.explode import rank_copies, to_nodes, to_transcripts, to_videos
+from pipelines.lake import LakeWrite, lake_write, read_table, table_path, table_version
+from pipelines.schema import (
+    INGEST_LOG_SCHEMA,
+    NODES_SCHEMA,
+    QUARANTINE_SCHEMA,
+    RAW_SCHEMA,
+    SOURCE_FILE,
+    SOURCE_ROW,
+    TRANSCRIPTS_SCHEMA,
+    VIDEOS_SCHEMA,
+)
+from pipelines.sources import SourceFile, check_sources, read_raw, resolve_inputs
+
+log = logging.getLogger(__name__)
+
+# Tables in the order they are written; videos comes last among the data tables because the
+# next run decides what is already ingested from it.
+EXPLODE_TABLES = ("quarantine", "nodes", "transcripts", "videos", "ingest_log")
+
+
+@dataclass
+class ExplodeResult:
+    run_id: str
+    files_found: int
+    files_skipped: int
+    files_read: int
+    rows_read: int = 0
+    rows_written: dict[str, int] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        lines = [
+            f"explode run {self.run_id}: {self.files_found} input files, "
+            f"{self.files_skipped} already ingested, {self.files_read} read, {self.rows_read} raw rows "
+            f"in {self.seconds:.1f} s"
+        ]
+        for table in EXPLODE_TABLES:
+            if table in self.rows_written:
+                lines.append(
+                    f"  {table:<12} +{self.rows_written[table]:>9} rows  -> version {self.versions[table]}"
+                )
+        for reason, count in sorted(self.quarantined_by_reason.items()):
+            lines.append(f"  quarantined  {count:>10} records: {reason}")
+        return "\n".join(lines)
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    import uuid
+
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def already_ingested(spark: SparkSession, lake: str, sources: list[SourceFile]) -> set[str]:
+    """URIs of the given files that the ingest log holds with the same size and time."""
+    if table_version(spark, table_path(lake, "ingest_log")) is None:
+        return set()
+    logged = {
+        (row.source_file, row.size_bytes, row.modified_ms)
+        for row in read_table(spark, lake, "ingest_log")
+        .select("source_file", "size_bytes", F.unix_millis("modified_at").alias("modified_ms"))
+        .collect()  # one small row per file ever ingested
+    }
+    return {s.uri for s in sources if (s.uri, s.size_bytes, _millis(s.modified_at)) in logged}
+
+
+def _millis(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def explode(
+    spark: SparkSession, inputs: list[str], lake: str, run_id: str | None = None
+) -> ExplodeResult:
+    """Ingest the raw files named by inputs into the lake; all tables change, or none does."""
+    started = time.monotonic()
+    run_id = run_id or new_run_id()
+    sources = resolve_inputs(spark, inputs)
+    skip = already_ingested(spark, lake, sources)
+    todo = [s for s in sources if s.uri not in skip]
+    result = ExplodeResult(run_id, len(sources), len(skip), len(todo))
+    if not todo:
+        result.seconds = time.monotonic() - started
+        return result
+    check_sources(spark, todo)
+
+    ingested_at = F.lit(datetime.now(UTC)).cast("timestamp")
+    raw = read_raw(spark, todo)
+    videos_path = table_path(lake, "videos")
+    ingested_uids = (
+        read_table(spark, lake, "videos").select("video_uid")
+        if table_version(spark, videos_path) is not None
+        else None
+    )
+    keys = raw.select("video_uid", SOURCE_FILE, SOURCE_ROW)
+    rejected = rank_copies(keys, ingested_uids).cache()
+    try:
+        rejected_count = rejected.count()
+        accepted = (
+            raw
+            if rejected_count == 0
+            else raw.join(
+                F.broadcast(rejected.select(SOURCE_FILE, SOURCE_ROW)),
+                [SOURCE_FILE, SOURCE_ROW],
+                "left_anti",
+            )
+        )
+        with lake_write(spark, lake, run_id) as write:
+            if rejected_count:
+                quarantine = _quarantine_records(raw, rejected, run_id, ingested_at)
+                _append(write, result, "quarantine", quarantine, QUARANTINE_SCHEMA)
+                result.quarantined_by_reason = _count_reasons(rejected)
+            _append(write, result, "nodes", to_nodes(accepted), NODES_SCHEMA)
+            _append(write, result, "transcripts", to_transcripts(accepted), TRANSCRIPTS_SCHEMA)
+            _append(
+                write, result, "videos", to_videos(accepted, run_id, ingested_at), VIDEOS_SCHEMA
+            )
+            result.rows_read = result.rows_written["videos"] + rejected_count
+            log_rows = _ingest_log_rows(spark, todo, raw, rejected, run_id, ingested_at)
+            _append(write, result, "ingest_log", log_rows, INGEST_LOG_SCHEMA)
+    finally:
+        rejected.unpersist()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _append(write: LakeWrite, result: ExplodeResult, table: str, df: DataFrame, schema) -> None:
+    version = write.append(table, df, schema)
+    result.versions[table] = version
+    result.rows_written[table] = _rows_added(write.spark, write.lake, table, version)
+
+
+def _rows_added(spark: SparkSession, lake: str, table: str, version: int) -> int:
+    """numOutputRows of the commit that made this version (read from the Delta log, no scan)."""
+    from delta.tables import DeltaTable
+
+    history = DeltaTable.forPath(spark, table_path(lake, table)).history(1).first()
+    metrics = history["operationMetrics"] or {}
+    assert history["version"] == version
+    return int(metrics.get("numOutputRows", 0))
+
+
+def _quarantine_records(
+    raw: DataFrame, rejected: DataFrame, run_id: str, quarantined_at
+) -> DataFrame:
+    """Whole raw records that are not ingested, as JSON, with their reasons."""
+    return (
+        rejected.drop("video_uid")
+        .join(raw, [SOURCE_FILE, SOURCE_ROW], "inner")
+        .select(
+            F.lit(run_id).alias("run_id"),
+            quarantined_at.alias("quarantined_at"),
+            SOURCE_FILE,
+            SOURCE_ROW,
+            F.lit("video").alias("record_type"),
+            "video_uid",
+            F.lit(None).cast("string").alias("node_id"),
+            "reason_codes",
+            "reason_detail",
+            F.to_json(F.struct(*RAW_SCHEMA.names)).alias("raw_record"),
+        )
+    )
+
+
+def _count_reasons(rejected: DataFrame) -> dict[str, int]:
+    rows = (
+        rejected.select(F.explode("reason_codes").alias("reason"))
+        .groupBy("reason")
+        .count()
+        .collect()
+    )
+    return {row.reason: int(row["count"]) for row in rows}
+
+
+def _ingest_log_rows(
+    spark: SparkSession,
+    sources: list[SourceFile],
+    raw: DataFrame,
+    rejected: DataFrame,
+    run_id: str,
+    ingested_at,
+) -> DataFrame:
+    files = spark.createDataFrame(
+        [(s.uri, s.size_bytes, s.modified_at) for s in sources],
+        "source_file string, size_bytes long, modified_at timestamp",
+    )
+    read = raw.groupBy(SOURCE_FILE).agg(F.count(F.lit(1)).alias("rows_read"))
+    quarantined = rejected.groupBy(SOURCE_FILE).agg(F.count(F.lit(1)).alias("videos_quarantined"))
+    return (
+        files.join(read, SOURCE_FILE, "left")
+        .join(quarantined, SOURCE_FILE, "left")
+        .select(
+            SOURCE_FILE,
+            "size_bytes",
+            "modified_at",
+            F.lit(run_id).alias("run_id"),
+            ingested_at.alias("ingested_at"),
+            F.coalesce("rows_read", F.lit(0)).alias("rows_read"),
+            (F.coalesce("rows_read", F.lit(0)) - F.coalesce("videos_quarantined", F.lit(0))).alias(
+                "videos_written"
+            ),
+            F.coalesce("videos_quarantined", F.lit(0)).alias("videos_quarantined"),
+        )
+    )

@@ -1,0 +1,91 @@
+"""The Delta lake: where each table lives, and writes that all land or none does."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
+
+log = logging.getLogger(__name__)
+
+
+def table_path(lake: str, table: str) -> str:
+    return f"{lake.rstrip('/')}/{table}"
+
+
+def table_version(spark: SparkSession, path: str) -> int | None:
+    """The current version of the Delta table at path, or None when there is none."""
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None
+    return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
+
+
+def read_table(spark: SparkSession, lake: str, table: str, version: int | None = None) -> DataFrame:
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    return reader.load(table_path(lake, table))
+
+
+def ensure_table(spark: SparkSession, path: str, schema: T.StructType) -> None:
+    """Create the table with the contract's schema (NOT NULL columns enforced by Delta)."""
+    DeltaTable.createIfNotExists(spark).location(path).addColumns(schema).execute()
+
+
+@dataclass
+class LakeWrite:
+    """The tables one run changes, with their versions before it started."""
+
+    spark: SparkSession
+    lake: str
+    run_id: str
+    before: dict[str, int | None] = field(default_factory=dict)
+    written: dict[str, int] = field(default_factory=dict)
+
+    def append(self, table: str, df: DataFrame, schema: T.StructType) -> int:
+        """Append df to the table (created on first use); return the new version."""
+        path = table_path(self.lake, table)
+        if table not in self.before:
+            self.before[table] = table_version(self.spark, path)
+        ensure_table(self.spark, path, schema)
+        df.write.format("delta").mode("append").option("userMetadata", self.run_id).save(path)
+        version = table_version(self.spark, path)
+        assert version is not None
+        self.written[table] = version
+        return version
+
+    def roll_back(self) -> None:
+        """Put every touched table back as it was: RESTORE, or remove a table this run created."""
+        for table, version in self.before.items():
+            path = table_path(self.lake, table)
+            try:
+                if version is None:
+                    _delete_path(self.spark, path)
+                elif table_version(self.spark, path) != version:
+                    DeltaTable.forPath(self.spark, path).restoreToVersion(version)
+            except Exception:  # keep restoring the others; the original error is re-raised
+                log.exception("could not roll back table %s to version %s", table, version)
+
+
+@contextmanager
+def lake_write(spark: SparkSession, lake: str, run_id: str) -> Iterator[LakeWrite]:
+    """All appends made through the yielded LakeWrite land, or none of them stays."""
+    write = LakeWrite(spark, lake, run_id)
+    try:
+        yield write
+    except BaseException:
+        write.roll_back()
+        raise
+
+
+def _delete_path(spark: SparkSession, path: str) -> None:
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if fs.exists(hadoop_path):
+        fs.delete(hadoop_path, True)
