@@ -28,7 +28,13 @@ from pipelines.schema import (
     TRANSCRIPTS_SCHEMA,
     VIDEOS_SCHEMA,
 )
-from pipelines.sources import SourceFile, check_sources, read_raw, resolve_inputs
+from pipelines.sources import (
+    SourceFile,
+    check_sources,
+    read_raw,
+    resolve_inputs,
+    unreadable_file_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +144,12 @@ def explode(
             result.rows_read = result.rows_written["videos"] + rejected_count
             log_rows = _ingest_log_rows(spark, todo, raw, rejected, run_id, ingested_at)
             _append(write, result, "ingest_log", log_rows, INGEST_LOG_SCHEMA)
+    except Exception as exc:
+        # The tables are back as they were; say which file was unreadable when that was it.
+        unreadable = unreadable_file_error(exc)
+        if unreadable is not None:
+            raise unreadable from exc
+        raise
     finally:
         rejected.unpersist()
     result.seconds = time.monotonic() - started
@@ -145,19 +157,7 @@ def explode(
 
 
 def _append(write: LakeWrite, result: ExplodeResult, table: str, df: DataFrame, schema) -> None:
-    version = write.append(table, df, schema)
-    result.versions[table] = version
-    result.rows_written[table] = _rows_added(write.spark, write.lake, table, version)
-
-
-def _rows_added(spark: SparkSession, lake: str, table: str, version: int) -> int:
-    """numOutputRows of the commit that made this version (read from the Delta log, no scan)."""
-    from delta.tables import DeltaTable
-
-    history = DeltaTable.forPath(spark, table_path(lake, table)).history(1).first()
-    metrics = history["operationMetrics"] or {}
-    assert history["version"] == version
-    return int(metrics.get("numOutputRows", 0))
+    result.versions[table], result.rows_written[table] = write.append(table, df, schema)
 
 
 def _quarantine_records(

@@ -47,17 +47,20 @@ class LakeWrite:
     before: dict[str, int | None] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
 
-    def append(self, table: str, df: DataFrame, schema: T.StructType) -> int:
-        """Append df to the table (created on first use); return the new version."""
+    def append(self, table: str, df: DataFrame, schema: T.StructType) -> tuple[int, int]:
+        """Append df to the table (created on first use); return (version, rows added)."""
         path = table_path(self.lake, table)
-        if table not in self.before:
-            self.before[table] = table_version(self.spark, path)
-        ensure_table(self.spark, path, schema)
+        previous = table_version(self.spark, path)
+        self.before.setdefault(table, previous)
+        if previous is None:
+            ensure_table(self.spark, path, schema)
+            previous = table_version(self.spark, path)
         df.write.format("delta").mode("append").option("userMetadata", self.run_id).save(path)
-        version = table_version(self.spark, path)
-        assert version is not None
-        self.written[table] = version
-        return version
+        last = DeltaTable.forPath(self.spark, path).history(1).first()
+        if last["version"] == previous:  # Delta makes no commit for an empty DataFrame
+            return previous, 0
+        self.written[table] = int(last["version"])
+        return int(last["version"]), int((last["operationMetrics"] or {}).get("numOutputRows", 0))
 
     def roll_back(self) -> None:
         """Put every touched table back as it was: RESTORE, or remove a table this run created."""

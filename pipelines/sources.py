@@ -8,6 +8,7 @@ unreadable file is refused with an error naming the file.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -370,3 +371,18 @@ def empty_raw_schema() -> T.StructType:
             T.StructField(SOURCE_ROW, T.LongType()),
         ]
     )
+
+
+_FAILED_READ = re.compile(r"Encountered error while reading file (\S+?)\.?\s+SQLSTATE")
+_CAUSED_BY = re.compile(r"^Caused by: (?:[\w.$]+\.)?(\w+(?:Exception|Error)): (.*)$", re.MULTILINE)
+
+
+def unreadable_file_error(exc: BaseException) -> InputError | None:
+    """An InputError naming the file, when a Spark failure was a file that could not be read."""
+    text = str(exc)
+    match = _FAILED_READ.search(text)
+    if match is None:
+        return None
+    causes = _CAUSED_BY.findall(text)
+    reason = f"{causes[-1][0]}: {causes[-1][1]}" if causes else "read failed"
+    return InputError([f"{match.group(1)}: unreadable Parquet data ({reason.strip()})"])
