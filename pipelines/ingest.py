@@ -118,7 +118,8 @@ def explode(
         if table_version(spark, videos_path) is not None
         else None
     )
-    keys = raw.select("video_uid", SOURCE_FILE, SOURCE_ROW)
+    # Small (three columns per video) and used four times: rank, count, quarantine, ingest log.
+    keys = raw.select("video_uid", SOURCE_FILE, SOURCE_ROW).cache()
     rejected = rank_copies(keys, ingested_uids).cache()
     try:
         rejected_count = rejected.count()
@@ -142,7 +143,7 @@ def explode(
                 write, result, "videos", to_videos(accepted, run_id, ingested_at), VIDEOS_SCHEMA
             )
             result.rows_read = result.rows_written["videos"] + rejected_count
-            log_rows = _ingest_log_rows(spark, todo, raw, rejected, run_id, ingested_at)
+            log_rows = _ingest_log_rows(spark, todo, keys, rejected, run_id, ingested_at)
             _append(write, result, "ingest_log", log_rows, INGEST_LOG_SCHEMA)
     except Exception as exc:
         # The tables are back as they were; say which file was unreadable when that was it.
@@ -152,6 +153,7 @@ def explode(
         raise
     finally:
         rejected.unpersist()
+        keys.unpersist()
     result.seconds = time.monotonic() - started
     return result
 
@@ -195,7 +197,7 @@ def _count_reasons(rejected: DataFrame) -> dict[str, int]:
 def _ingest_log_rows(
     spark: SparkSession,
     sources: list[SourceFile],
-    raw: DataFrame,
+    keys: DataFrame,
     rejected: DataFrame,
     run_id: str,
     ingested_at,
@@ -204,7 +206,7 @@ def _ingest_log_rows(
         [(s.uri, s.size_bytes, s.modified_at) for s in sources],
         "source_file string, size_bytes long, modified_at timestamp",
     )
-    read = raw.groupBy(SOURCE_FILE).agg(F.count(F.lit(1)).alias("rows_read"))
+    read = keys.groupBy(SOURCE_FILE).agg(F.count(F.lit(1)).alias("rows_read"))
     quarantined = rejected.groupBy(SOURCE_FILE).agg(F.count(F.lit(1)).alias("videos_quarantined"))
     return (
         files.join(read, SOURCE_FILE, "left")
