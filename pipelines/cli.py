@@ -58,6 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     run.add_argument("--report", help="report folder (default: from settings)")
 
+    validate = commands.add_parser(
+        "validate",
+        parents=[common],
+        help="run the Great Expectations suites; quarantine bad records",
+    )
+    validate.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+    validate.add_argument(
+        "--report", help="folder for Data Docs and JSON results (default: from settings)"
+    )
+    validate.add_argument(
+        "--no-quarantine",
+        action="store_true",
+        help="report only; leave failing records in the tables",
+    )
+
     generate = commands.add_parser(
         "generate", help="write a synthetic corpus with the release schema"
     )
@@ -107,18 +122,42 @@ def cmd_explode(spark, settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.ingest import explode
+def cmd_validate(
+    spark, settings: Settings, args: argparse.Namespace, run_id: str | None = None
+) -> int:
+    from pipelines.ingest import new_run_id
+    from pipelines.validate import validate
 
+    result = validate(
+        spark,
+        settings.lake,
+        settings.report,
+        run_id or new_run_id(),
+        quarantine=not getattr(args, "no_quarantine", False),
+    )
+    print(result.summary())
+    return EXIT_OK if result.passed else EXIT_DATA
+
+
+def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.ingest import explode, new_run_id
+
+    run_id = new_run_id()
     timings: list[tuple[str, float]] = []
+
     started = time.monotonic()
-    result = explode(spark, args.input, settings.lake)
+    result = explode(spark, args.input, settings.lake, run_id=run_id)
     timings.append(("explode", time.monotonic() - started))
     print(result.summary())
-    print(f"run {result.run_id} on lake {settings.lake}")
+
+    started = time.monotonic()
+    code = cmd_validate(spark, settings, args, run_id=run_id)
+    timings.append(("validate", time.monotonic() - started))
+
+    print(f"run {run_id} on lake {settings.lake}, report in {settings.report}")
     for stage, seconds in timings:
         print(f"  stage {stage:<10} {seconds:8.1f} s")
-    return EXIT_OK
+    return code
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -146,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return cmd_generate(args)
-        action = {"explode": cmd_explode, "run": cmd_run}[args.command]
+        action = {"explode": cmd_explode, "validate": cmd_validate, "run": cmd_run}[args.command]
         return _with_spark(args, action)
     except InputError as exc:
         print(f"a100m {args.command}: input refused, nothing was written:", file=sys.stderr)

@@ -62,6 +62,28 @@ class LakeWrite:
         self.written[table] = int(last["version"])
         return int(last["version"]), int((last["operationMetrics"] or {}).get("numOutputRows", 0))
 
+    def delete_videos(self, table: str, video_uids: DataFrame) -> tuple[int, int]:
+        """Delete every row of the given videos from the table; return (version, rows deleted)."""
+        path = table_path(self.lake, table)
+        previous = table_version(self.spark, path)
+        if previous is None:
+            return -1, 0
+        self.before.setdefault(table, previous)
+        target = DeltaTable.forPath(self.spark, path)
+        (
+            target.alias("t")
+            .merge(video_uids.distinct().alias("s"), "t.video_uid = s.video_uid")
+            .whenMatchedDelete()
+            .execute()
+        )
+        last = target.history(1).first()
+        if last["version"] == previous:
+            return previous, 0
+        self.written[table] = int(last["version"])
+        return int(last["version"]), int(
+            (last["operationMetrics"] or {}).get("numTargetRowsDeleted", 0)
+        )
+
     def roll_back(self) -> None:
         """Put every touched table back as it was: RESTORE, or remove a table this run created."""
         for table, version in self.before.items():

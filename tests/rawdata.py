@@ -88,7 +88,9 @@ def columns_and_types(schema_or_df) -> list[tuple[str, str]]:
         from pyspark.sql import types as T
 
         if isinstance(dtype, T.StructType):
-            return T.StructType([T.StructField(f.name, strip(f.dataType), True) for f in dtype.fields])
+            return T.StructType(
+                [T.StructField(f.name, strip(f.dataType), True) for f in dtype.fields]
+            )
         if isinstance(dtype, T.ArrayType):
             return T.ArrayType(strip(dtype.elementType), True)
         return dtype

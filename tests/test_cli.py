@@ -9,7 +9,9 @@ from tests.rawdata import small_tree_video, write_raw
 
 def test_run_prints_tables_rows_versions_and_stage_times(spark, tmp_path, lake, capsys):
     shard = write_raw(tmp_path / "in" / "shard-0.parquet", [small_tree_video()])
-    code = main(["run", "--input", str(shard), "--lake", lake, "--report", str(tmp_path / "report")])
+    code = main(
+        ["run", "--input", str(shard), "--lake", lake, "--report", str(tmp_path / "report")]
+    )
     out = capsys.readouterr().out
     assert code == EXIT_OK
     assert "nodes        +        5 rows  -> version 1" in out

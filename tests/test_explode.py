@@ -25,20 +25,78 @@ def test_nodes_of_a_hand_built_tree(spark, tmp_path):
     nodes = to_nodes(_raw(spark, tmp_path, [small_tree_video()]))
     assert columns_and_types(nodes) == columns_and_types(NODES_SCHEMA)
     got = nodes.select(
-        "seq", "node_id", "parent_id", "level", "duration", "child_count", "is_leaf", "has_gpt",
-        "action_brief", "llama3_caption",
+        "seq",
+        "node_id",
+        "parent_id",
+        "level",
+        "duration",
+        "child_count",
+        "is_leaf",
+        "has_gpt",
+        "action_brief",
+        "llama3_caption",
     )
     expected = [
-        Row(seq=0, node_id="r", parent_id=None, level=0, duration=10.0, child_count=2, is_leaf=False,
-            has_gpt=True, action_brief="Cook soup", llama3_caption=None),
-        Row(seq=1, node_id="a", parent_id="r", level=1, duration=6.0, child_count=2, is_leaf=False,
-            has_gpt=True, action_brief="Cutting onions", llama3_caption=None),
-        Row(seq=2, node_id="b", parent_id="r", level=1, duration=4.0, child_count=0, is_leaf=True,
-            has_gpt=False, action_brief=None, llama3_caption="llama caption b"),
-        Row(seq=3, node_id="a1", parent_id="a", level=2, duration=2.5, child_count=0, is_leaf=True,
-            has_gpt=False, action_brief=None, llama3_caption="llama caption a1"),
-        Row(seq=4, node_id="a2", parent_id="a", level=2, duration=3.5, child_count=0, is_leaf=True,
-            has_gpt=False, action_brief=None, llama3_caption="llama caption a2"),
+        Row(
+            seq=0,
+            node_id="r",
+            parent_id=None,
+            level=0,
+            duration=10.0,
+            child_count=2,
+            is_leaf=False,
+            has_gpt=True,
+            action_brief="Cook soup",
+            llama3_caption=None,
+        ),
+        Row(
+            seq=1,
+            node_id="a",
+            parent_id="r",
+            level=1,
+            duration=6.0,
+            child_count=2,
+            is_leaf=False,
+            has_gpt=True,
+            action_brief="Cutting onions",
+            llama3_caption=None,
+        ),
+        Row(
+            seq=2,
+            node_id="b",
+            parent_id="r",
+            level=1,
+            duration=4.0,
+            child_count=0,
+            is_leaf=True,
+            has_gpt=False,
+            action_brief=None,
+            llama3_caption="llama caption b",
+        ),
+        Row(
+            seq=3,
+            node_id="a1",
+            parent_id="a",
+            level=2,
+            duration=2.5,
+            child_count=0,
+            is_leaf=True,
+            has_gpt=False,
+            action_brief=None,
+            llama3_caption="llama caption a1",
+        ),
+        Row(
+            seq=4,
+            node_id="a2",
+            parent_id="a",
+            level=2,
+            duration=3.5,
+            child_count=0,
+            is_leaf=True,
+            has_gpt=False,
+            action_brief=None,
+            llama3_caption="llama caption a2",
+        ),
     ]
     assertDataFrameEqual(got, expected, rtol=0, atol=0)
 
@@ -59,8 +117,10 @@ def test_videos_and_transcripts_of_a_hand_built_tree(spark, tmp_path):
     assert columns_and_types(transcripts) == columns_and_types(TRANSCRIPTS_SCHEMA)
     assertDataFrameEqual(
         transcripts.select("seq", "time", "time_text", "text"),
-        [Row(seq=0, time=0.5, time_text="0.5", text="hello"),
-         Row(seq=1, time=3.25, time_text="3.25", text="now we stir")],
+        [
+            Row(seq=0, time=0.5, time_text="0.5", text="hello"),
+            Row(seq=1, time=3.25, time_text="3.25", text="now we stir"),
+        ],
     )
 
 

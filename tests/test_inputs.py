@@ -35,14 +35,18 @@ def test_a_wrong_type_names_the_field_path_and_the_file(spark, tmp_path, lake):
     video = small_tree_video()
     for n in video["nodes"]:
         n["level"] = str(n["level"])
-    bad = write_raw(tmp_path / "shard-0003.parquet", [video], _node_schema_with(level_type=pa.string()))
+    bad = write_raw(
+        tmp_path / "shard-0003.parquet", [video], _node_schema_with(level_type=pa.string())
+    )
     assert _refused(spark, lake, bad) == [
         "nodes.element.level: expected smallint, found string in shard-0003.parquet"
     ]
 
 
 def test_a_widened_integer_is_not_coerced(spark, tmp_path, lake):
-    bad = write_raw(tmp_path / "wide.parquet", [small_tree_video()], _node_schema_with(level_type=pa.int64()))
+    bad = write_raw(
+        tmp_path / "wide.parquet", [small_tree_video()], _node_schema_with(level_type=pa.int64())
+    )
     assert _refused(spark, lake, bad) == [
         "nodes.element.level: expected smallint, found bigint in wide.parquet"
     ]
@@ -107,15 +111,27 @@ def test_a_json_value_of_the_wrong_type_names_record_and_field(spark, tmp_path, 
 
 
 def test_a_missing_input_is_named(spark, tmp_path, lake):
-    assert _refused(spark, lake, tmp_path / "nowhere") == [f"{tmp_path / 'nowhere'}: no such file, folder or matching glob"]
+    assert _refused(spark, lake, tmp_path / "nowhere") == [
+        f"{tmp_path / 'nowhere'}: no such file, folder or matching glob"
+    ]
 
 
 def test_the_command_exits_1_and_prints_the_problem(spark, tmp_path, lake, capsys):
     video = small_tree_video()
     video["nodes"][0]["gpt"] = None
     schema = pa.schema(
-        [("video_uid", pa.string()), ("metadata", METADATA),
-         ("nodes", pa.list_(pa.struct([f if f.name != "gpt" else pa.field("gpt", pa.string()) for f in NODE])))]
+        [
+            ("video_uid", pa.string()),
+            ("metadata", METADATA),
+            (
+                "nodes",
+                pa.list_(
+                    pa.struct(
+                        [f if f.name != "gpt" else pa.field("gpt", pa.string()) for f in NODE]
+                    )
+                ),
+            ),
+        ]
     )
     for n in video["nodes"]:
         n["gpt"] = None

@@ -21,7 +21,9 @@ def lake(spark, real_sample, tmp_path_factory):
 def test_delta_rs_reads_the_same_rows_as_spark(spark, lake):
     for table in ("videos", "nodes", "transcripts", "ingest_log"):
         by_rs = DeltaTable(table_path(lake, table)).to_pyarrow_table()
-        assert by_rs.num_rows == spark.read.format("delta").load(table_path(lake, table)).count(), table
+        assert by_rs.num_rows == spark.read.format("delta").load(table_path(lake, table)).count(), (
+            table
+        )
 
 
 def test_delta_rs_sees_exact_values(lake, real_sample):

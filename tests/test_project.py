@@ -31,7 +31,9 @@ def test_python_dash_m_and_the_jobs_use_the_same_cli():
 
 
 def test_usage_errors_exit_2():
-    done = subprocess.run([sys.executable, "-m", "pipelines", "explode"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines", "explode"], capture_output=True, text=True
+    )
     assert done.returncode == 2 and "--input" in done.stderr
     done = subprocess.run(
         [sys.executable, "-m", "pipelines", "explode", "--input", "x", "--env", "nowhere"],

@@ -38,7 +38,12 @@ def test_row_counts_of_the_real_sample(spark, sample_lake, real_sample):
     nodes = pc.list_flatten(source["nodes"])
     lines = pc.list_flatten(source["metadata"].combine_chunks().field("transcript"))
     assert (len(source), len(nodes), len(lines)) == (10, 4480, 1126)
-    assert result.rows_written == {"videos": 10, "nodes": 4480, "transcripts": 1126, "ingest_log": 1}
+    assert result.rows_written == {
+        "videos": 10,
+        "nodes": 4480,
+        "transcripts": 1126,
+        "ingest_log": 1,
+    }
     assert read_table(spark, lake, "nodes").count() == 4480
     assert read_table(spark, lake, "transcripts").count() == 1126
 

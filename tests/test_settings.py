@@ -47,10 +47,14 @@ def test_session_conf_enables_delta_from_maven_or_local_jars():
     conf = session_conf(settings)
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     minor = ".".join(pyspark.__version__.split(".")[:2])
-    assert conf["spark.jars.packages"] == f"io.delta:delta-spark_{minor}_2.13:{version('delta-spark')}"
+    assert (
+        conf["spark.jars.packages"] == f"io.delta:delta-spark_{minor}_2.13:{version('delta-spark')}"
+    )
     assert delta_coordinates() == conf["spark.jars.packages"]
 
-    offline = load_settings("local").__class__(**{**settings.__dict__, "delta_jars": "/opt/jars/delta.jar"})
+    offline = load_settings("local").__class__(
+        **{**settings.__dict__, "delta_jars": "/opt/jars/delta.jar"}
+    )
     conf = session_conf(offline)
     assert conf["spark.jars"] == "/opt/jars/delta.jar" and "spark.jars.packages" not in conf
 
