@@ -4,8 +4,8 @@
 each with exactly ``RAW_ARROW_SCHEMA``, plus ``manifest.json``. Shard ``k`` holds the videos
 ``k * videos // shards`` up to ``(k + 1) * videos // shards``, written in row groups of
 ``ROW_GROUP_VIDEOS`` videos; every row group is drawn from its own random stream keyed by
-``(seed, shard, row group)``, so a shard can be generated alone (``write_shard``) and equals the same
-shard of a full run, and memory stays bounded whatever the corpus size.
+``(seed, shard, row group)``, so a shard can be generated alone (``write_shard``) and equals the
+same shard of a full run, and memory stays bounded whatever the corpus size.
 
 What the clean data looks like (DESIGN.md section 3, tuned against the 10-video real sample):
 
@@ -13,18 +13,25 @@ What the clean data looks like (DESIGN.md section 3, tuned against the 10-video 
   every internal node has two children that tile it exactly in float32 (the first starts at the
   parent's start, the second starts where the first ends and ends at the parent's end); nodes are
   stored sorted by (level, start); split points are rounded to 0.01 s like the release's;
-- about 450 nodes per video on average (7 to about 5,700), depth 10 to 19 on typical videos,
-  video lengths from 10 s to 90 min; leaves last 0.5 s and more (median about 1.1 s);
+- about 450 nodes per video on average (from 7 to about 5,600; median about 290), depth 11 to 20
+  on typical videos (100 to 1,000 nodes), video lengths from 10 s to 90 min; leaves last 0.5 s and
+  more (median about 1.1 s); segment durations split 63 / 24 / 10 / 2 % over the paper's buckets
+  (0-3 s, 3-10 s, 10-60 s, over 60 s; the paper: 64 / 23.8 / 10.2 / 2);
 - ``gpt`` exactly on internal nodes lasting at least 4.0 s (no node lasts within 0.006 s of 4.0 s,
   so float32 and float64 arithmetic agree on that threshold); ``llama3_caption`` exactly on leaves;
   ``plm_action`` / ``plm_caption`` on every node but a few nulls; about 3.4% of gpt nodes carry
   "N/A" as action brief, detailed and actor, about 0.8% as actor alone;
 - ``metadata.duration`` is the tree's end rounded to whole seconds, except for about 6% of videos
   whose tree runs 1 to 40 s past it (the release's quirk);
-- text: long fields (captions, summaries, detailed actions, descriptions, transcript lines) are
-  composed per node from a phrase table built once from a fixed vocabulary, so no long text repeats
-  across videos and the text compresses like real prose; brief actions, actors and PLM actions
-  come from a verb/object vocabulary with long-tailed weights, so they repeat (the dedup groups).
+- text: long fields (captions, summaries, detailed actions, descriptions) are chains of at least
+  three phrases drawn per node from tables built once from a fixed vocabulary (about 2^34 chains
+  of three), so they do not repeat across videos, and they compress like the release's text
+  (snappy about 2.1x, zstd 3.1 to 3.6x; the release's captions 2.2 to 2.6x, 3.3 to 4.2x);
+  word counts match the paper's means (brief action 3.2, brief summary 19.2, detailed action
+  27.8, detailed summary 95.3). Brief actions, actors and PLM actions come from a few hundred
+  verbs with objects and long-tailed weights, so they repeat ("Speak to camera" leads the dedup
+  groups); a few start lowercase or with an inflected verb; U+2011, U+202F and curly quotes appear
+  as in GPT's text. Transcript lines are short and may repeat now and then, as captions do.
 
 Faults (``faults=True``). Each row-level kind is injected two or three times (the count is drawn
 from the seed), each into its own video (never two faults on one video), in the normal shards.
@@ -97,6 +104,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -114,10 +122,12 @@ from pipelines.schema import RAW_ARROW_SCHEMA
 __all__ = [
     "FAULT_KINDS",
     "FILE_FAULT_KINDS",
+    "MANIFEST",
     "ROW_FAULT_KINDS",
     "ROW_GROUP_VIDEOS",
     "format_summary",
     "generate",
+    "min_fault_videos",
     "shard_name",
     "shard_tables",
     "write_shard",
@@ -234,6 +244,8 @@ _GENERAL = _words(
     spotlight, backdrop, tabletop, countertop, workbench, foreground, midground, horizon, sky,
     clouds, trees, grass, water, road, car, building, door, gate, fence, path, bridge""",
 )
+# Quantities take a narrow no-break space (U+202F) between number and unit, as GPT writes them.
+_GENERAL = tuple(w.replace(" ", "\u202f") if w[0].isdigit() else w for w in _GENERAL)
 
 # Words for transcript lines: spoken, lowercase, with straight apostrophes like auto captions.
 _SPEECH = _words(
@@ -265,20 +277,45 @@ _GENERAL_NOUNS = _words(
     photo, label, device, microphone, chair, door, sample, piece, cable, glass, bowl, plate,
     towel, map, screen""",
 )
-_GENERAL_PERSONS = _words("man, woman, person, user, presenter, host, speaker, individual, narrator")
+_GENERAL_PERSONS = _words(
+    "man, woman, person, user, presenter, host, speaker, individual, narrator"
+)
 _INTRANSITIVE: dict[str, tuple[str | None, ...]] = {
     "speak": (
-        "to camera", None, "and gesture", "to the camera", "to the audience", "into microphone",
-        "while gesturing", "to viewers", "directly to camera", "with hands", "and point",
+        "to camera",
+        None,
+        "and gesture",
+        "to the camera",
+        "to the audience",
+        "into microphone",
+        "while gesturing",
+        "to viewers",
+        "directly to camera",
+        "with hands",
+        "and point",
     ),
     "talk": (
-        "to camera", None, "to the camera", "and gesture", "to the audience", "with guest",
-        "while walking", "into the microphone",
+        "to camera",
+        None,
+        "to the camera",
+        "and gesture",
+        "to the audience",
+        "with guest",
+        "while walking",
+        "into the microphone",
     ),
     "gesture": (None, "while speaking", "with hands", "toward the screen", "to the audience"),
     "walk": (
-        None, "forward", "toward camera", "across the room", "into the kitchen", "away",
-        "down the street", "along the path", "around the table", "to the door",
+        None,
+        "forward",
+        "toward camera",
+        "across the room",
+        "into the kitchen",
+        "away",
+        "down the street",
+        "along the path",
+        "around the table",
+        "to the door",
     ),
     "look": ("at camera", "at the camera", "around", "at the screen", "down", "at notes", "up"),
     "wave": ("to camera", "at camera", None, "goodbye", "to the audience"),
@@ -293,6 +330,19 @@ _INTRANSITIVE: dict[str, tuple[str | None, ...]] = {
     "lean": ("forward", "back", "toward camera", "on the counter"),
     "enter": ("the room", "frame", "the kitchen", "the building"),
     "leave": ("the room", "frame", None, "the kitchen"),
+    "point": (
+        "at the screen",
+        "at camera",
+        "at the map",
+        "to the left",
+        "at the product",
+        None,
+        "toward the board",
+        "with pen",
+        "at the whiteboard",
+        "to the right",
+        "at the sky",
+    ),
 }
 _FIRST_OBJECT = {"stir": "mixture"}  # the release's most duplicated domain action
 
@@ -314,7 +364,9 @@ def _domain(name: str, weight: float, persons: str, verbs: str, nouns: str, adjs
 # A video's topic: it biases its actions, actors and prose. "vlog" uses the general lists only.
 _DOMAINS: tuple[_Domain, ...] = (
     _domain(
-        "cooking", 0.17, "chef, cook, home cook, woman, man, baker",
+        "cooking",
+        0.17,
+        "chef, cook, home cook, woman, man, baker",
         """stir, cut, chop, slice, pour, add, mix, whisk, dice, peel, knead, roll, season,
         sprinkle, fry, boil, bake, flip, taste, serve, plate, garnish, melt, drain, blend, measure,
         crack, beat, spread, toss, scoop, squeeze, rinse, heat, cover, grate, mince, transfer,
@@ -329,18 +381,23 @@ _DOMAINS: tuple[_Domain, ...] = (
         cooked, creamy, thick""",
     ),
     _domain(
-        "computer", 0.09, "user, presenter, instructor, narrator",
+        "computer",
+        0.09,
+        "user, presenter, instructor, narrator",
         """click, type, select, open, drag, scroll, copy, paste, save, launch, install, download,
         search, navigate, zoom, highlight, edit, delete, rename, enter, switch, close, log into,
         configure, export, import, upload, format, resize, crop, insert""",
         """menu, window, folder, file, icon, button, tab, browser, settings, keyboard, mouse,
         screen, desktop, document, spreadsheet, cell, link, toolbar, dialog box, application,
         text box, password, cursor, image, slide, timeline, layer, dropdown menu, search bar,
-        website, code, terminal, command, email, checkbox, panel, shortcut, app, video clip, font""",
+        website, code, terminal, command, email, checkbox, panel, shortcut, app, video clip,
+        font""",
         "new, selected, open, blank, default, hidden, top, left, right, bottom, empty, custom",
     ),
     _domain(
-        "diy", 0.09, "worker, technician, man, carpenter, craftsman, handyman, plumber, electrician",
+        "diy",
+        0.09,
+        "worker, technician, man, carpenter, craftsman, handyman, plumber, electrician",
         """drill, screw, unscrew, tighten, loosen, hammer, nail, sand, saw, measure, mark, glue,
         clamp, attach, remove, install, replace, align, paint, weld, solder, wire, connect,
         disconnect, insert, pry, secure, mount, fit, trim, cut, seal, caulk, level""",
@@ -351,7 +408,9 @@ _DOMAINS: tuple[_Domain, ...] = (
         "loose, wooden, metal, rusty, old, new, broken, threaded, flat, rough, smooth, heavy",
     ),
     _domain(
-        "beauty", 0.07, "makeup artist, woman, stylist, girl, model, hairdresser",
+        "beauty",
+        0.07,
+        "makeup artist, woman, stylist, girl, model, hairdresser",
         """apply, blend, brush, comb, curl, straighten, braid, trim, wash, dry, style, spray, pin,
         tie, section, moisturize, contour, line, dab, pat, smooth, massage, rub, wipe, cleanse,
         file, paint""",
@@ -362,7 +421,9 @@ _DOMAINS: tuple[_Domain, ...] = (
         "light, dark, pink, nude, thin, thick, wet, dry, smooth, shiny, matte, curly",
     ),
     _domain(
-        "fitness", 0.07, "athlete, trainer, coach, man, woman, player, instructor",
+        "fitness",
+        0.07,
+        "athlete, trainer, coach, man, woman, player, instructor",
         """lift, squat, stretch, lunge, jump, run, kick, throw, catch, swing, dribble, shoot, pass,
         block, punch, row, press, curl, balance, bend, twist, raise, lower, bounce, serve, spin""",
         """barbell, dumbbell, dumbbells, kettlebell, ball, racket, bat, mat, bench, weights, rope,
@@ -371,7 +432,9 @@ _DOMAINS: tuple[_Domain, ...] = (
         "heavy, light, left, right, overhead, slow, fast, high, low",
     ),
     _domain(
-        "music", 0.06, "guitarist, pianist, musician, singer, drummer, player, man, woman",
+        "music",
+        0.06,
+        "guitarist, pianist, musician, singer, drummer, player, man, woman",
         "play, strum, pluck, tune, press, tap, sing, hum, drum, record, adjust, bow, pick, mute",
         """guitar, strings, chord, piano, keys, drum, drumsticks, violin, bow, microphone,
         amplifier, pedal, note, melody, fretboard, ukulele, bass, cymbal, snare, riff, song,
@@ -379,7 +442,9 @@ _DOMAINS: tuple[_Domain, ...] = (
         "acoustic, electric, open, minor, major, low, high, soft, loud",
     ),
     _domain(
-        "crafts", 0.08, "crafter, artist, person, woman, girl, maker",
+        "crafts",
+        0.08,
+        "crafter, artist, person, woman, girl, maker",
         """sew, stitch, knit, crochet, thread, fold, cut, glue, paint, draw, sketch, color, shade,
         trace, tape, wrap, tie, weave, iron, pin, measure, mark, stamp, punch, shape, mold, carve,
         decorate""",
@@ -389,7 +454,9 @@ _DOMAINS: tuple[_Domain, ...] = (
         """red, blue, green, yellow, white, black, colored, small, large, folded, thin, bright""",
     ),
     _domain(
-        "gardening", 0.05, "gardener, farmer, man, woman, homeowner",
+        "gardening",
+        0.05,
+        "gardener, farmer, man, woman, homeowner",
         """dig, plant, water, prune, trim, rake, mow, weed, fertilize, harvest, repot, spray, cut,
         mulch, pull, spread, transplant, fill""",
         """soil, plant, seedling, pot, shovel, hose, lawn, leaves, branch, flowers, seeds, roots,
@@ -398,7 +465,9 @@ _DOMAINS: tuple[_Domain, ...] = (
         "dry, wet, dead, young, green, tall, small, potted",
     ),
     _domain(
-        "vehicles", 0.06, "mechanic, driver, rider, technician, man",
+        "vehicles",
+        0.06,
+        "mechanic, driver, rider, technician, man",
         """drive, steer, park, start, check, inspect, remove, install, pump, jack up, tighten,
         wash, polish, replace, change, fill, ride, shift, unscrew, lift""",
         """car, engine, tire, wheel, hood, oil, filter, brake, battery, dashboard, steering wheel,
@@ -407,7 +476,9 @@ _DOMAINS: tuple[_Domain, ...] = (
         "front, rear, flat, new, old, left, right, dirty, clean",
     ),
     _domain(
-        "cleaning", 0.06, "cleaner, woman, man, person, homeowner",
+        "cleaning",
+        0.06,
+        "cleaner, woman, man, person, homeowner",
         """clean, wipe, scrub, sweep, mop, vacuum, dust, wash, rinse, dry, fold, hang, organize,
         arrange, empty, fill, spray, polish, soak, sort, stack, load, unload""",
         """counter, floor, sink, towel, cloth, sponge, bucket, mop, broom, laundry, shirt, clothes,
@@ -416,7 +487,9 @@ _DOMAINS: tuple[_Domain, ...] = (
         "dirty, clean, wet, dry, folded, white, stained, greasy",
     ),
     _domain(
-        "pets", 0.04, "owner, dog owner, trainer, man, woman, girl, boy",
+        "pets",
+        0.04,
+        "owner, dog owner, trainer, man, woman, girl, boy",
         """feed, pet, brush, groom, walk, train, hold, bathe, stroke, carry, reward, leash, call,
         play with""",
         """dog, cat, puppy, kitten, leash, collar, treat, treats, food bowl, horse, fish, tank,
@@ -424,7 +497,9 @@ _DOMAINS: tuple[_Domain, ...] = (
         "small, big, brown, black, white, fluffy, wet, young",
     ),
     _domain(
-        "games", 0.04, "child, player, kid, boy, girl, collector, reviewer",
+        "games",
+        0.04,
+        "child, player, kid, boy, girl, collector, reviewer",
         """play, move, roll, build, stack, open, unbox, show, assemble, arrange, shuffle, deal,
         flip, connect, press, control""",
         """lego, blocks, toy, cards, dice, controller, board game, puzzle, figure, box, car, piece,
@@ -432,7 +507,9 @@ _DOMAINS: tuple[_Domain, ...] = (
         "small, plastic, colorful, new, toy, tiny, large",
     ),
     _domain(
-        "outdoors", 0.05, "hiker, fisherman, camper, man, woman, guide, kayaker",
+        "outdoors",
+        0.05,
+        "hiker, fisherman, camper, man, woman, guide, kayaker",
         """hike, climb, paddle, swim, fish, cast, set up, pitch, light, carry, point, tie, reel,
         row, cross, pack, hang, chop""",
         """trail, rock, tent, fire, backpack, kayak, paddle, fishing rod, line, boat, map, rope,
@@ -540,6 +617,11 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _a(word: str) -> str:
+    """The word with its indefinite article."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
 def _zipf_cdf(n: int, s: float = 1.0, q: float = 2.7) -> np.ndarray:
     """Cumulative Zipf-Mandelbrot weights over ranks 0..n-1 (q flattens the very top)."""
     w = 1.0 / (np.arange(n) + q) ** s
@@ -564,11 +646,13 @@ def _string_array(offsets: np.ndarray, data: pa.Buffer, valid: np.ndarray | None
         return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.astype(np.int32)), data)
     bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
     nulls = int(n - valid.sum())
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.astype(np.int32)), data, bitmap, nulls)
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets.astype(np.int32)), data, bitmap, nulls
+    )
 
 
 def _spread(values: pa.Array, present: np.ndarray) -> pa.Array:
-    """Place ``values`` (one per True of ``present``) into an array of len(present), null elsewhere."""
+    """Put ``values`` (one per True of ``present``) in an array of len(present), null elsewhere."""
     assert values.offset == 0 and len(values) == int(present.sum())
     if len(values) == 0:
         return pa.nulls(len(present), pa.string())
@@ -589,9 +673,11 @@ class _Lexicon:
         self.domain_cdf /= self.domain_cdf[-1]
         self.vlog = next(i for i, d in enumerate(_DOMAINS) if d.name == "vlog")
         self._build_chunks(rng)
-        self._build_verbs(rng)
-        self._build_actors(rng)
-        self._build_tails(rng)
+        # Scalar draws for the small phrase tables: Python's generator is far cheaper per call.
+        scalar = random.Random(int(rng.integers(1 << 62)))
+        self._build_verbs(scalar)
+        self._build_actors(scalar)
+        self._build_tails(scalar)
         self.no_action = pa.array(_NO_ACTION)
 
     # -- phrase chunks for long text -----------------------------------------------------------
@@ -612,6 +698,8 @@ class _Lexicon:
                     chunk = self._chunks(rng, n, kind, speech, speech_cdf, topical, 0.2)
                 else:
                     chunk = self._chunks(rng, n, kind, general, general_cdf, topical, 0.3)
+                if kind == "V0":  # imperative: "Open ...", "Stir ..." with the domain's verbs
+                    chunk = self._imperative(rng, chunk, dom.verbs or _GENERAL_VERBS)
                 parts.append(chunk)
                 position += n
         self.chunks = pa.concat_arrays(parts)
@@ -647,20 +735,16 @@ class _Lexicon:
         first[np.cumsum(counts) - counts] = True
         last = np.zeros(total, bool)
         last[np.cumsum(counts) - 1] = True
-        if kind == "V0":
-            verbs = pa.array(tuple(_cap(w) for w in _GENERAL_VERBS))
-            vocab = pa.concat_arrays([vocab, verbs])
-            idx[first] = v + rng.integers(0, len(verbs), int(first.sum()))
-            v = len(vocab)
-        cap_first = kind in ("S0", "S", "SE", "V0")
+        cap_first = kind in ("S0", "S", "SE")
         comma = ~last & (rng.random(total) < (0.0 if speech else 0.06))
         # Variants: plain, capitalised, plain + ",", capitalised + ",".
+        capitalised = pa.array([_cap(w) for w in vocab.to_pylist()]) if cap_first else vocab
         variants = pa.concat_arrays(
             [
                 vocab,
-                pc.utf8_capitalize(vocab) if cap_first else vocab,
+                capitalised,
                 pc.binary_join_element_wise(vocab, ",", ""),
-                pc.binary_join_element_wise(pc.utf8_capitalize(vocab), ",", ""),
+                pc.binary_join_element_wise(capitalised, ",", ""),
             ]
         )
         variant = (first & cap_first).astype(np.int64) + 2 * comma
@@ -670,6 +754,13 @@ class _Lexicon:
         lead = {"S0": "", "V0": "", "T0": "", "U0": "", "T": "  "}.get(kind, " ")
         tail = "." if kind in ("E", "SE") else ""
         return pc.binary_join_element_wise(lead, joined, tail, "")
+
+    @staticmethod
+    def _imperative(rng: np.random.Generator, chunks: pa.Array, verbs: tuple[str, ...]):
+        """Chunks opened by a capitalised verb."""
+        heads = pa.array([_cap(v) for v in verbs])
+        picked = heads.take(pa.array(rng.integers(0, len(verbs), len(chunks))))
+        return pc.binary_join_element_wise(picked, chunks, " ")
 
     def prose(
         self,
@@ -714,17 +805,17 @@ class _Lexicon:
 
     # -- verbs, complements and brief actions --------------------------------------------------
 
-    def _build_verbs(self, rng: np.random.Generator) -> None:
+    def _build_verbs(self, rng: random.Random) -> None:
         """Verb groups (0 = general, 1 + d = domain d) and C complements per verb."""
         groups = [(_GENERAL_VERBS, _GENERAL_NOUNS, _words("small, new, large, white, black"))]
         groups += [(d.verbs, d.nouns, d.adjectives) for d in _DOMAINS]
-        self.n_complements = 24
+        self.n_complements = 48
         verbs: list[str] = []
         complements: list[str | None] = []
         self.verb_base, self.verb_cdf = [], []
         for group_verbs, nouns, adjs in groups:
             self.verb_base.append(len(verbs))
-            self.verb_cdf.append(_zipf_cdf(max(len(group_verbs), 1), 1.1, 1.5))
+            self.verb_cdf.append(_zipf_cdf(max(len(group_verbs), 1), 1.0, 2.5))
             for verb in group_verbs:
                 verbs.append(verb)
                 complements += self._complements(rng, verb, nouns, adjs, group_verbs)
@@ -734,11 +825,11 @@ class _Lexicon:
         # Form index: 0 lowercase base, 1 capitalised base, 2 "points", 3 "cutting".
         self.verb_forms = pa.array([f for form in forms for f in form])
         self.complements = pa.array(complements, pa.string())
-        self.complement_cdf = _zipf_cdf(self.n_complements, 1.3, 1.0)
+        self.complement_cdf = _zipf_cdf(self.n_complements, 1.0, 2.0)
 
     def _complements(
         self,
-        rng: np.random.Generator,
+        rng: random.Random,
         verb: str,
         nouns: tuple[str, ...],
         adjs: tuple[str, ...],
@@ -748,32 +839,36 @@ class _Lexicon:
         c = self.n_complements
         if verb in _INTRANSITIVE:
             fixed = list(_INTRANSITIVE[verb])
-            extra = [f"{p} the {o}" for p, o in zip(_PREPOSITIONS, rng.permutation(nouns), strict=False)]
+            objects = rng.sample(nouns, len(nouns))
+            extra = [f"{p} the {o}" for p, o in zip(_PREPOSITIONS, objects, strict=False)]
             return (fixed + extra * c)[:c]
-        objects = [nouns[i] for i in rng.permutation(len(nouns))]
+        objects = rng.sample(nouns, len(nouns))
         if verb in _FIRST_OBJECT:
             objects.insert(0, _FIRST_OBJECT[verb])
         templates = ("o", "the o", "a o", "the a o", "o p the o2", "o and o2", "and v o", None)
-        weights = np.array([0.42, 0.24, 0.11, 0.04, 0.07, 0.03, 0.04, 0.05])
+        weights = (0.27, 0.27, 0.13, 0.08, 0.12, 0.04, 0.05, 0.04)
         out: list[str | None] = []
         for r in range(c):
-            template = "o" if r == 0 else templates[rng.choice(len(templates), p=weights)]
+            favourite = r == 0 and verb in _FIRST_OBJECT
+            template = "o" if favourite else rng.choices(templates, weights)[0]
             if template is None:
                 out.append(None)
                 continue
             words = {
                 "o": objects[r % len(objects)],
                 "o2": objects[(r * 7 + 3) % len(objects)],
-                "a": adjs[rng.integers(len(adjs))],
-                "p": _PREPOSITIONS[rng.integers(len(_PREPOSITIONS))],
-                "v": verbs[rng.integers(len(verbs))],
+                "a": rng.choice(adjs),
+                "p": rng.choice(_PREPOSITIONS),
+                "v": rng.choice(verbs),
             }
             out.append(" ".join(words.get(t, t) for t in template.split()))
         return out
 
     def _verbs(self, rng: np.random.Generator, domain: np.ndarray, general_share: float):
         """Global verb indices: per node, a general verb or one of its domain's."""
-        group = np.where((domain == self.vlog) | (rng.random(len(domain)) < general_share), 0, 1 + domain)
+        group = np.where(
+            (domain == self.vlog) | (rng.random(len(domain)) < general_share), 0, 1 + domain
+        )
         verb = np.empty(len(domain), np.int64)
         for g in np.unique(group):
             mask = group == g
@@ -783,7 +878,7 @@ class _Lexicon:
     def brief_actions(self, rng: np.random.Generator, domain: np.ndarray) -> pa.Array:
         """'Stir mixture', 'speak to camera', 'points at the map', 'cutting onions' ..."""
         n = len(domain)
-        verb = self._verbs(rng, domain, 0.35)
+        verb = self._verbs(rng, domain, 0.25)
         form = _draw(rng, np.cumsum([0.06, 0.86, 0.04, 0.04]), n)
         complement = verb * self.n_complements + _draw(rng, self.complement_cdf, n)
         return pc.binary_join_element_wise(
@@ -795,7 +890,7 @@ class _Lexicon:
 
     # -- actors, PLM actions ---------------------------------------------------------------------
 
-    def _build_actors(self, rng: np.random.Generator) -> None:
+    def _build_actors(self, rng: random.Random) -> None:
         self.n_actors = 256
         actors = []
         for dom in _DOMAINS:
@@ -804,54 +899,62 @@ class _Lexicon:
             for _ in range(self.n_actors):
                 actors.append(self._actor(rng, persons, objects))
         self.actors = pa.array(actors)
-        self.actor_cdf = _zipf_cdf(self.n_actors, 1.0, 2.0)
+        self.actor_cdf = _zipf_cdf(self.n_actors, 0.9, 4.0)
 
     @staticmethod
-    def _actor(rng: np.random.Generator, persons: tuple[str, ...], objects: tuple[str, ...]) -> str:
-        def pick(xs: tuple[str, ...]) -> str:
-            return xs[rng.integers(len(xs))]
-
-        p = persons[min(int(rng.exponential(2.0)), len(persons) - 1)]
-        article = "the" if rng.random() < 0.6 else ("an" if p[0] in "aeiou" else "a")
-        head = _cap(article) if rng.random() < 0.3 else article
+    def _actor(rng: random.Random, persons: tuple[str, ...], objects: tuple[str, ...]) -> str:
+        pick = rng.choice
+        p = persons[min(int(rng.expovariate(0.5)), len(persons) - 1)]
+        the = rng.random() < 0.6
+        head = f"the {p}" if the else _a(p)
+        head = _cap(head) if rng.random() < 0.3 else head
+        colour, garment, feature = pick(_COLORS), pick(_GARMENTS), pick(_FEATURES)
+        adjective = pick(_PERSON_ADJS)
+        adj_head = f"the {adjective} {p}" if the else _a(f"{adjective} {p}")
         templates = (
-            f"{head} {p}",
-            f"{head} {p} in the {pick(_COLORS)} {pick(_GARMENTS)}",
-            f"{head} {p} wearing a {pick(_COLORS)} {pick(_GARMENTS)}",
-            f"{head} {p} with {pick(_FEATURES)}",
+            f"{head}",
+            f"{head} in the {colour} {garment}",
+            f"{head} wearing a {colour} {garment}",
+            f"{head} with {feature}",
             f"the {p}’s hands",
-            f"{head} {p} (off‑screen)",
-            f"{head} {p} operating the {pick(objects)}",
-            f"{head} {pick(_PERSON_ADJS)} {p}",
-            f"{head} {p} standing at the {pick(_PLACES)}",
-            f"{head} {p} holding the {pick(objects)} in the {pick(_PLACES)}",
+            f"{head} (off‑screen)",
+            f"{head} handling the {pick(objects)}",
+            f"{adj_head}",
+            f"{head} standing at the {pick(_PLACES)}",
+            f"{head} holding the {pick(objects)} in the {pick(_PLACES)}",
+            f"{head} in the {colour} {garment}, seen from above",
+            f"{head} and a second person beside them",
+            f"the {p} (only the hands are visible)",
+            f"{adj_head} with {feature} wearing a {colour} {garment}",
         )
-        weights = np.array([0.30, 0.14, 0.10, 0.10, 0.06, 0.04, 0.08, 0.08, 0.05, 0.05])
-        return templates[rng.choice(len(templates), p=weights / weights.sum())]
+        weights = (16, 12, 10, 10, 4, 3, 8, 6, 7, 7, 4, 4, 4, 5)
+        return rng.choices(templates, weights)[0]
 
     def actors_for(self, rng: np.random.Generator, domain: np.ndarray) -> pa.Array:
         pick = domain * self.n_actors + _draw(rng, self.actor_cdf, len(domain))
         return self.actors.take(pa.array(pick))
 
-    def _build_tails(self, rng: np.random.Generator) -> None:
+    def _build_tails(self, rng: random.Random) -> None:
         self.n_tails = 128
         tails = []
         for dom in _DOMAINS:
             nouns = dom.nouns or _GENERAL_NOUNS
             adjs = dom.adjectives or ("small", "white", "large")
             for _ in range(self.n_tails):
-                prep = _PREPOSITIONS[rng.integers(len(_PREPOSITIONS))]
-                noun = nouns[rng.integers(len(nouns))]
-                place = _PLACES[rng.integers(len(_PLACES))]
+                prep, noun, place = (
+                    rng.choice(_PREPOSITIONS),
+                    rng.choice(nouns),
+                    rng.choice(_PLACES),
+                )
                 options = (
                     f"{prep} the {noun}",
-                    f"{prep} a {adjs[rng.integers(len(adjs))]} {noun}",
+                    f"{prep} {_a(rng.choice(adjs))} {noun}",
                     f"in the {place}",
                     f"{prep} the {noun} in the {place}",
                     "in front of the camera",
                     "with both hands",
                 )
-                tails.append(options[rng.choice(len(options), p=[0.3, 0.2, 0.15, 0.25, 0.05, 0.05])])
+                tails.append(rng.choices(options, (0.3, 0.2, 0.15, 0.25, 0.05, 0.05))[0])
         self.tails = pa.array(tails)
 
     def plm_actions(self, rng: np.random.Generator, domain: np.ndarray) -> pa.Array:
@@ -898,7 +1001,7 @@ def _mix64(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
-def video_uids(seed: int, first: int, n: int) -> pa.Array:
+def _video_uids(seed: int, first: int, n: int) -> pa.Array:
     """11-char YouTube-like ids of the videos first .. first+n-1; unique for one seed."""
     key = int(_mix64(np.array([seed & _M64], np.uint64))[0])
     with np.errstate(over="ignore"):
@@ -937,7 +1040,7 @@ def _uuid(rng: np.random.Generator) -> str:
 # =============================================================================================
 
 # Tuned so that the shape matches the real sample and the paper (see the module docstring).
-_LEAF_SCALE = (2.8, 0.45)  # median seconds and log-sd of the per-video split scale
+_LEAF_SCALE = (3.0, 0.45)  # median seconds and log-sd of the per-video split scale
 _STOP_SHAPE = 3.0  # sharpness of the stop probability exp(-(d / scale)^k)
 _MAX_NODES_SCALE = 1450.0  # long videos split coarser: scale >= duration / this
 _MAX_LEVEL = 24
@@ -947,7 +1050,7 @@ _NEAR_GPT = 0.006  # no node lasts within this of the 4 s gpt threshold
 
 @dataclass
 class _Forest:
-    """Nodes of many videos, ordered by (video, level, start). parent is a row index, -1 at roots."""
+    """Nodes of many videos ordered by (video, level, start); parent: a row index, -1 at roots."""
 
     video: np.ndarray
     level: np.ndarray
@@ -964,7 +1067,7 @@ class _Forest:
 def _split_points(rng: np.random.Generator, s: np.ndarray, e: np.ndarray) -> np.ndarray:
     """Where each segment [s, e) splits: float32, 0.01 s grid, both parts >= 0.5 s and not ~4 s."""
     d = e.astype(np.float64) - s
-    a = 1.0 + 10.0 / d  # short segments split near their middle, long ones anywhere
+    a = 0.8 + 12.0 / d  # short segments split near their middle, long ones anywhere
     x = np.round(s + rng.beta(a, a) * d, 2)
     x = np.clip(x, s + _MIN_CHILD, e - _MIN_CHILD)
     for shift in (0.02, -0.04, 0.06, -0.08):
@@ -1043,7 +1146,7 @@ def _draw_videos(rng: np.random.Generator, uid: pa.Array) -> _Videos:
     n = len(uid)
     lex = _lexicon()
     domain = np.searchsorted(lex.domain_cdf, rng.random(n), side="right")
-    tree_end = np.round(np.clip(220.0 * np.exp(rng.normal(0.0, 0.85, n)), 10.0, 5400.0), 2)
+    tree_end = np.round(np.clip(230.0 * np.exp(rng.normal(0.0, 0.85, n)), 10.0, 5400.0), 2)
     # A few trees run past the stated duration (1 to 40 s); the rest differ by rounding only.
     overrun = np.where(
         rng.random(n) < 0.06, np.clip(5.0 * np.exp(rng.normal(0.0, 0.9, n)), 1.0, 40.0), 0.0
@@ -1057,10 +1160,10 @@ def _gpt_array(rng: np.random.Generator, domain: np.ndarray, present: np.ndarray
     lex = _lexicon()
     dom = domain[present]
     k = len(dom)
-    summary_brief = lex.prose(rng, _lognormal_counts(rng, 18.5, 0.28, 7, 70, k), dom)
+    summary_brief = lex.prose(rng, _lognormal_counts(rng, 17.8, 0.28, 7, 70, k), dom)
     summary_detailed = lex.prose(rng, _lognormal_counts(rng, 88.0, 0.39, 25, 300, k), dom)
     brief = lex.brief_actions(rng, dom)
-    detailed = lex.prose(rng, _lognormal_counts(rng, 26.0, 0.36, 8, 90, k), dom, IMPERATIVE)
+    detailed = lex.prose(rng, _lognormal_counts(rng, 25.0, 0.36, 8, 90, k), dom, IMPERATIVE)
     actor = lex.actors_for(rng, dom)
     u = rng.random(k)
     no_action = pa.array(u < 0.034)
@@ -1074,7 +1177,7 @@ def _gpt_array(rng: np.random.Generator, domain: np.ndarray, present: np.ndarray
         fields=list(_SUMMARY_T),
         mask=mask,
     )
-    full = [_spread(a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a, present) for a in (brief, detailed, actor)]
+    full = [_spread(a, present) for a in (brief, detailed, actor)]
     action = pa.StructArray.from_arrays(full, fields=list(_ACTION_T), mask=mask)
     return pa.StructArray.from_arrays([summary, action], fields=list(_GPT_T), mask=mask)
 
@@ -1092,11 +1195,19 @@ def _nodes_array(rng: np.random.Generator, videos: _Videos) -> tuple[pa.Array, n
     parent_id = node_id.take(pa.array(forest.parent, mask=forest.parent < 0))
     gpt_present = ~forest.leaf & (forest.duration >= GPT_MIN_SECONDS)
     plm_action = lex.plm_actions(rng, domain)
-    plm_action = pc.if_else(pa.array(rng.random(n) < 0.0002), pa.scalar(None, pa.string()), plm_action)
+    plm_action = pc.if_else(
+        pa.array(rng.random(n) < 0.0002), pa.scalar(None, pa.string()), plm_action
+    )
     caption_present = rng.random(n) >= 0.0013
-    plm_caption = lex.prose(rng, _lognormal_counts(rng, 51.0, 0.78, 8, 1000, int(caption_present.sum())), domain[caption_present])
+    plm_caption = lex.prose(
+        rng,
+        _lognormal_counts(rng, 51.0, 0.78, 8, 1000, int(caption_present.sum())),
+        domain[caption_present],
+    )
     n_leaves = int(forest.leaf.sum())
-    llama3 = lex.prose(rng, _lognormal_counts(rng, 159.0, 0.31, 20, 820, n_leaves), domain[forest.leaf])
+    llama3 = lex.prose(
+        rng, _lognormal_counts(rng, 159.0, 0.31, 20, 820, n_leaves), domain[forest.leaf]
+    )
     arrays = [
         node_id,
         parent_id,
@@ -1126,7 +1237,7 @@ def _transcripts(rng: np.random.Generator, videos: _Videos) -> pa.Array:
     steps[first] = rng.uniform(0.0, 4.0, int(first.sum()))
     # A running sum restarted at each video's first line.
     csum = np.cumsum(steps)
-    times = csum - np.repeat(csum[starts] - steps[starts] if len(csum) else csum, drawn)
+    times = csum - np.repeat(np.concatenate([[0.0], csum])[starts], drawn)
     # Most lines on a 10 ms grid, the rest on 1 ms, like the release's captions.
     grid = np.where(rng.random(len(video)) < 0.65, 10.0, 1.0)
     ms = np.rint(times * 1000.0 / grid) * grid
@@ -1153,7 +1264,9 @@ def _metadata(rng: np.random.Generator, videos: _Videos) -> pa.Array:
     description = lex.prose(rng, _lognormal_counts(rng, 70.0, 1.0, 8, 900, n), videos.domain)
     views = np.rint(15000.0 * np.exp(rng.normal(0.0, 1.9, n))).astype(np.int64) + 50
     likes = np.rint(views * 0.012 * np.exp(rng.normal(0.0, 0.8, n))).astype(np.int64)
-    days = rng.integers(0, (np.datetime64("2024-12-31") - np.datetime64("2006-01-01")).astype(int), n)
+    days = rng.integers(
+        0, (np.datetime64("2024-12-31") - np.datetime64("2006-01-01")).astype(int), n
+    )
     dates = np.datetime_as_string(np.datetime64("2006-01-01") + days, unit="D")
     upload = pa.array([d.replace("-", "") for d in dates.tolist()])
     arrays = [
@@ -1171,9 +1284,636 @@ def _metadata(rng: np.random.Generator, videos: _Videos) -> pa.Array:
 def _videos_table(keys: tuple[int, ...], first: int, n: int, seed: int) -> pa.Table:
     """n clean videos (global indices first ..), drawn from the random stream ``keys``."""
     rng = _rng(*keys)
-    videos = _draw_videos(rng, video_uids(seed, first, n))
+    videos = _draw_videos(rng, _video_uids(seed, first, n))
     nodes, counts = _nodes_array(rng, videos)
     metadata = _metadata(rng, videos)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    node_lists = pa.ListArray.from_arrays(pa.array(offsets), nodes, type=RAW_ARROW_SCHEMA.field("nodes").type)
+    node_lists = pa.ListArray.from_arrays(
+        pa.array(offsets), nodes, type=RAW_ARROW_SCHEMA.field("nodes").type
+    )
     return pa.Table.from_arrays([videos.uid, metadata, node_lists], schema=RAW_ARROW_SCHEMA)
+
+
+# =============================================================================================
+# Row-level faults
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """One row fault to inject: into video ``video`` (a global index); for a duplicate, ``video``
+    is the original and ``target`` the shard whose file gets the copy."""
+
+    kind: str
+    video: int
+    target: int = -1
+
+
+@dataclass(frozen=True)
+class _Plan:
+    faults: tuple[_Planned, ...]
+    reserved: frozenset[int]  # every planned video: a fallback never lands on one
+
+
+def _bounds(videos: int, shards: int) -> list[int]:
+    return [k * videos // shards for k in range(shards + 1)]
+
+
+def _shard_of(bounds: list[int], video: int) -> int:
+    return int(np.searchsorted(bounds, video, side="right")) - 1
+
+
+def min_fault_videos() -> int:
+    """The smallest corpus ``faults=True`` accepts: room for every fault and its fallbacks."""
+    return 2 * 3 * len(ROW_FAULT_KINDS)
+
+
+def _fault_plan(seed: int, videos: int, shards: int) -> _Plan:
+    """Which video gets which fault: a function of (seed, videos, shards) only."""
+    if videos < min_fault_videos():
+        raise ValueError(f"faults need at least {min_fault_videos()} videos, got {videos}")
+    rng = _rng(_PLAN, seed, videos, shards)
+    counts = [int(rng.integers(2, 4)) for _ in ROW_FAULT_KINDS]
+    picks = iter(rng.choice(videos, size=sum(counts), replace=False).tolist())
+    bounds = _bounds(videos, shards)
+    faults = []
+    for kind, count in zip(ROW_FAULT_KINDS, counts, strict=True):
+        for _ in range(count):
+            video = next(picks)
+            target = (_shard_of(bounds, video) + 1) % shards if kind == _DUPLICATE_VIDEO else -1
+            faults.append(_Planned(kind, video, target))
+    faults.sort(key=lambda f: f.video)
+    return _Plan(tuple(faults), frozenset(f.video for f in faults))
+
+
+_DUPLICATE_VIDEO = "duplicate_video_across_shards"
+
+
+class _Tree:
+    """Parent / child lookups over one video's node dicts."""
+
+    def __init__(self, nodes: list[dict]) -> None:
+        self.nodes = nodes
+        self.index = {n["node_id"]: i for i, n in enumerate(nodes)}
+        kids: dict[str, list[int]] = defaultdict(list)
+        for i, n in enumerate(nodes):
+            if n["parent_id"] is not None:
+                kids[n["parent_id"]].append(i)
+        self.kids = {p: sorted(c, key=lambda i: nodes[i]["start"]) for p, c in kids.items()}
+        self.root = next(i for i, n in enumerate(nodes) if n["parent_id"] is None)
+        self.leaves = [i for i, n in enumerate(nodes) if n["node_id"] not in self.kids]
+        self.internal = [i for i, n in enumerate(nodes) if n["node_id"] in self.kids]
+
+    def id(self, i: int) -> str:
+        return self.nodes[i]["node_id"]
+
+    def parent(self, i: int) -> int | None:
+        return self.index.get(self.nodes[i]["parent_id"])
+
+    def children(self, i: int) -> list[int]:
+        return self.kids.get(self.id(i), [])
+
+    def position(self, i: int) -> int:
+        """0 for a first child, 1 for a second child, -1 for the root."""
+        p = self.parent(i)
+        return -1 if p is None else self.children(p).index(i)
+
+    def sibling(self, i: int) -> int:
+        a, b = self.children(self.parent(i))
+        return b if a == i else a
+
+    def duration(self, i: int) -> float:
+        return float(np.float64(self.nodes[i]["end"]) - np.float64(self.nodes[i]["start"]))
+
+    def where(self, i: int) -> str:
+        n = self.nodes[i]
+        return f"level {n['level']}, {n['start']:.2f}-{n['end']:.2f} s"
+
+
+def _f32(x: float) -> float:
+    """x as the float32 the file will hold (Python floats read from float32 are exact already)."""
+    return float(np.float32(x))
+
+
+def _pick(rng: np.random.Generator, candidates: list[int]) -> int | None:
+    return candidates[int(rng.integers(len(candidates)))] if candidates else None
+
+
+def _fresh_gpt(rng: np.random.Generator) -> dict:
+    """A gpt struct with text of its own, as a Python dict."""
+    gpt = _gpt_array(rng, np.array([_lexicon().vlog]), np.array([True])).to_pylist()[0]
+    if gpt["action"]["brief"] == NA:  # an "N/A" action would break a second rule
+        detailed = gpt["summary"]["brief"]
+        gpt["action"] = {"brief": "Hold up product", "detailed": detailed, "actor": "the host"}
+    return gpt
+
+
+# Each injector edits one video's node list in place and returns (node_id, affected node ids,
+# detail), or None when the video has no node the fault fits (the caller then moves on).
+_Injected = tuple[str | None, list[str], str] | None
+
+
+def _duplicate_node_id(t: _Tree, rng: np.random.Generator) -> _Injected:
+    a = _pick(rng, t.leaves)
+    if a is None:
+        return None
+    b = _pick(rng, [b for b in t.leaves if t.parent(b) != t.parent(a)])
+    if b is None:
+        return None
+    dup = t.id(b)
+    t.nodes[a]["node_id"] = dup
+    return dup, [dup], f"leaf at {t.where(a)} took the node_id of the leaf at {t.where(b)}"
+
+
+def _orphan_parent(t: _Tree, rng: np.random.Generator) -> _Injected:
+    a = _pick(rng, t.leaves)
+    if a is None:
+        return None
+    row = dict(t.nodes[a], node_id=_uuid(rng), parent_id=_uuid(rng))
+    t.nodes.insert(a + 1, row)
+    detail = f"extra leaf at {t.where(a)}; its parent_id {row['parent_id']} names no node"
+    return row["node_id"], [row["node_id"]], detail
+
+
+def _second_root(t: _Tree, rng: np.random.Generator) -> _Injected:
+    leaf = t.nodes[_pick(rng, t.leaves)]
+    root = t.nodes[t.root]
+    row = dict(leaf, node_id=_uuid(rng), parent_id=None, level=0)
+    row.update(start=root["start"], end=root["end"], gpt=None)
+    t.nodes.insert(t.root + 1, row)
+    return row["node_id"], [row["node_id"]], "extra level-0 row with a null parent_id (a leaf)"
+
+
+def _missing_root(t: _Tree, rng: np.random.Generator) -> _Injected:
+    root = t.id(t.root)
+    orphans = [t.id(i) for i in t.children(t.root)]
+    del t.nodes[t.root]
+    return root, orphans, "root row removed; its two children's parent_id now dangles"
+
+
+def _child_outside_parent(t: _Tree, rng: np.random.Generator) -> _Injected:
+    def fits(i: int) -> bool:
+        p = t.parent(i)
+        return t.position(i) == 1 and p is not None and t.position(p) == 0
+
+    c = _pick(rng, [i for i in t.leaves if fits(i)])
+    if c is None:
+        return None
+    p = t.parent(c)
+    delta = round(min(1.0, t.duration(t.sibling(p)) / 2), 2)
+    t.nodes[c]["end"] = _f32(t.nodes[p]["end"] + delta)
+    detail = f"leaf ends {delta:.2f} s after its parent ({t.where(p)}); the parent's tiling breaks"
+    return t.id(c), [t.id(c)], detail
+
+
+def _sibling_gap(t: _Tree, rng: np.random.Generator) -> _Injected:
+    c = _pick(rng, [i for i in t.leaves if t.position(i) == 1 and t.duration(i) >= 0.1])
+    if c is None:
+        return None
+    delta = round(min(0.5, t.duration(c) / 3), 2)
+    t.nodes[c]["start"] = _f32(t.nodes[c]["start"] + delta)
+    return t.id(c), [t.id(c)], f"second child starts {delta:.2f} s after its sibling ends"
+
+
+def _sibling_overlap(t: _Tree, rng: np.random.Generator) -> _Injected:
+    def fits(i: int) -> bool:
+        return t.position(i) == 1 and t.duration(t.sibling(i)) >= 0.1
+
+    c = _pick(rng, [i for i in t.leaves if fits(i)])
+    if c is None:
+        return None
+    delta = round(min(0.5, t.duration(t.sibling(c)) / 3), 2)
+    t.nodes[c]["start"] = _f32(t.nodes[c]["start"] - delta)
+    return t.id(c), [t.id(c)], f"second child starts {delta:.2f} s before its sibling ends"
+
+
+def _level_jump(t: _Tree, rng: np.random.Generator) -> _Injected:
+    c = _pick(rng, [i for i in t.leaves if i != t.root])
+    if c is None:
+        return None
+    t.nodes[c]["level"] += 1
+    return t.id(c), [t.id(c)], f"leaf at {t.where(c)}: level is its parent's level + 2"
+
+
+def _end_not_after_start(t: _Tree, rng: np.random.Generator) -> _Injected:
+    c = _pick(rng, [i for i in t.leaves if t.position(i) == 0])
+    if c is None:
+        return None
+    t.nodes[c]["end"] = t.nodes[c]["start"]
+    detail = "first-child leaf with end == start; its sibling now starts after it ends"
+    return t.id(c), [t.id(c)], detail
+
+
+_NEGATIVE_START = -0.25
+
+
+def _negative_start(t: _Tree, rng: np.random.Generator) -> _Injected:
+    spine = [t.root]
+    while t.children(spine[-1]):
+        spine.append(t.children(spine[-1])[0])
+    for i in spine[:-1]:  # internal nodes must not cross (or come near) the gpt threshold
+        d, longer = t.duration(i), t.duration(i) - _NEGATIVE_START
+        if d < GPT_MIN_SECONDS <= longer + _NEAR_GPT or abs(longer - GPT_MIN_SECONDS) < _NEAR_GPT:
+            return None
+    for i in spine:
+        t.nodes[i]["start"] = _NEGATIVE_START
+    ids = [t.id(i) for i in spine]
+    return ids[0], ids, f"the left spine ({len(spine)} nodes) starts at {_NEGATIVE_START} s"
+
+
+def _gpt_on_short_node(t: _Tree, rng: np.random.Generator) -> _Injected:
+    c = _pick(rng, [i for i in t.internal if t.duration(i) < GPT_MIN_SECONDS])
+    if c is None:
+        return None
+    t.nodes[c]["gpt"] = _fresh_gpt(rng)
+    return t.id(c), [t.id(c)], f"internal node at {t.where(c)} carries gpt"
+
+
+def _gpt_on_leaf(t: _Tree, rng: np.random.Generator) -> _Injected:
+    c = _pick(rng, t.leaves)
+    t.nodes[c]["gpt"] = _fresh_gpt(rng)
+    return t.id(c), [t.id(c)], f"leaf at {t.where(c)} carries gpt"
+
+
+def _leaf_without_llama3(t: _Tree, rng: np.random.Generator) -> _Injected:
+    c = _pick(rng, [i for i in t.leaves if t.nodes[i]["llama3_caption"] is not None])
+    if c is None:
+        return None
+    t.nodes[c]["llama3_caption"] = None
+    return t.id(c), [t.id(c)], f"leaf at {t.where(c)} has no llama3_caption"
+
+
+def _inconsistent_na(t: _Tree, rng: np.random.Generator) -> _Injected:
+    def fits(i: int) -> bool:
+        gpt = t.nodes[i]["gpt"]
+        return gpt is not None and NA not in gpt["action"].values()
+
+    c = _pick(rng, [i for i in t.internal if fits(i)])
+    if c is None:
+        return None
+    t.nodes[c]["gpt"]["action"]["brief"] = NA
+    return t.id(c), [t.id(c)], 'action.brief is "N/A" but detailed and actor are not'
+
+
+_INJECTORS = {
+    "duplicate_node_id": _duplicate_node_id,
+    "orphan_parent": _orphan_parent,
+    "second_root": _second_root,
+    "missing_root": _missing_root,
+    "child_outside_parent": _child_outside_parent,
+    "sibling_gap": _sibling_gap,
+    "sibling_overlap": _sibling_overlap,
+    "level_jump": _level_jump,
+    "end_not_after_start": _end_not_after_start,
+    "negative_start": _negative_start,
+    "gpt_on_short_node": _gpt_on_short_node,
+    "gpt_on_leaf": _gpt_on_leaf,
+    "leaf_without_llama3": _leaf_without_llama3,
+    "inconsistent_na": _inconsistent_na,
+}
+
+
+def _inject(table: pa.Table, local: int, kind: str, rng: np.random.Generator):
+    """Break video ``local`` of ``table``; returns (its new one-row table, injected) or None."""
+    row = table.slice(local, 1).to_pylist()[0]
+    injected = _INJECTORS[kind](_Tree(row["nodes"]), rng)
+    if injected is None:
+        return None
+    row["nodes"].sort(key=lambda n: (n["level"], n["start"]))  # stable: ties keep their order
+    return pa.Table.from_pylist([row], schema=RAW_ARROW_SCHEMA), injected
+
+
+def _replace_rows(table: pa.Table, rows: dict[int, pa.Table]) -> pa.Table:
+    parts, previous = [], 0
+    for i in sorted(rows):
+        parts += [table.slice(previous, i - previous), rows[i]]
+        previous = i + 1
+    parts.append(table.slice(previous))
+    return pa.concat_tables(parts).combine_chunks()
+
+
+# =============================================================================================
+# Shards
+# =============================================================================================
+
+
+def shard_name(shard: int) -> str:
+    return f"shard-{shard:05d}.parquet"
+
+
+@dataclass(frozen=True)
+class _Layout:
+    seed: int
+    videos: int
+    shards: int
+    plan: _Plan | None
+
+    @property
+    def bounds(self) -> list[int]:
+        return _bounds(self.videos, self.shards)
+
+    def row_groups(self, shard: int) -> int:
+        lo, hi = self.bounds[shard], self.bounds[shard + 1]
+        return -(-(hi - lo) // ROW_GROUP_VIDEOS)
+
+    def clean_row_group(self, shard: int, rg: int) -> pa.Table:
+        first = self.bounds[shard] + rg * ROW_GROUP_VIDEOS
+        n = min(ROW_GROUP_VIDEOS, self.bounds[shard + 1] - first)
+        return _videos_table((_DATA, self.seed, shard, rg), first, n, self.seed)
+
+
+def _row_group(layout: _Layout, shard: int, rg: int) -> tuple[pa.Table, list[dict]]:
+    """One row group of a shard, faults injected; fault entries carry the row within the file."""
+    table = layout.clean_row_group(shard, rg)
+    if layout.plan is None:
+        return table, []
+    first = layout.bounds[shard] + rg * ROW_GROUP_VIDEOS
+    rows_before = rg * ROW_GROUP_VIDEOS
+    rng = _rng(_FAULTS, layout.seed, shard, rg)
+    taken = set(layout.plan.reserved)
+    replaced: dict[int, pa.Table] = {}
+    entries = []
+    for fault in layout.plan.faults:
+        if fault.kind == _DUPLICATE_VIDEO or not first <= fault.video < first + len(table):
+            continue
+        local = fault.video - first
+        # A video without a node the fault fits hands it on to the next free video.
+        for step in range(len(table)):
+            candidate = (local + step) % len(table)
+            if candidate in replaced or (step and first + candidate in taken):
+                continue
+            result = _inject(table, candidate, fault.kind, rng)
+            if result is not None:
+                break
+        else:
+            raise RuntimeError(f"no video of shard {shard} row group {rg} fits {fault.kind}")
+        replaced[candidate], (node_id, affected, detail) = result
+        taken.add(first + candidate)
+        entries.append(
+            {
+                "kind": fault.kind,
+                "file": shard_name(shard),
+                "row": rows_before + candidate,
+                "video_uid": table["video_uid"][candidate].as_py(),
+                "node_id": node_id,
+                "affected_nodes": affected,
+                "detail": detail,
+            }
+        )
+    if rg == layout.row_groups(shard) - 1:
+        table, more = _append_duplicates(layout, shard, table, rows_before)
+        entries += more
+    return (_replace_rows(table, replaced) if replaced else table), entries
+
+
+def _append_duplicates(layout: _Layout, shard: int, table: pa.Table, rows_before: int):
+    """Copies of other shards' clean videos, appended to this shard's last row group."""
+    copies, entries = [], []
+    for fault in layout.plan.faults:
+        if fault.kind != _DUPLICATE_VIDEO or fault.target != shard:
+            continue
+        source = _shard_of(layout.bounds, fault.video)
+        local = fault.video - layout.bounds[source]
+        rg, within = divmod(local, ROW_GROUP_VIDEOS)
+        this_row_group = (source, rg) == (shard, layout.row_groups(shard) - 1)
+        origin = table if this_row_group else layout.clean_row_group(source, rg)
+        copies.append(origin.slice(within, 1))
+        entries.append(
+            {
+                "kind": fault.kind,
+                "file": shard_name(shard),
+                "row": rows_before + len(table) + len(copies) - 1,
+                "video_uid": origin["video_uid"][within].as_py(),
+                "node_id": None,
+                "affected_nodes": [],
+                "detail": f"exact copy of {shard_name(source)} row {local}",
+            }
+        )
+    if not copies:
+        return table, entries
+    return pa.concat_tables([table, *copies]).combine_chunks(), entries
+
+
+def shard_tables(
+    shard: int, videos: int, seed: int = 0, shards: int = 1, faults: bool = False
+) -> Iterator[tuple[pa.Table, list[dict]]]:
+    """Shard ``shard``'s row groups in order, each with its row-fault entries.
+
+    The next row group is generated in a worker thread while the caller writes the current one:
+    numpy and Arrow release the GIL, so generation and Parquet encoding use both cores.
+    """
+    _check(videos, seed, shards, shard)
+    layout = _Layout(seed, videos, shards, _fault_plan(seed, videos, shards) if faults else None)
+    _lexicon()  # build it once, before the worker thread needs it
+    count = layout.row_groups(shard)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(_row_group, layout, shard, 0) if count else None
+        for rg in range(count):
+            result = pending.result()
+            if rg + 1 < count:
+                pending = pool.submit(_row_group, layout, shard, rg + 1)
+            yield result
+
+
+def _check(videos: int, seed: int, shards: int, shard: int = 0) -> None:
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    if videos < 1 or shards < 1 or shards > videos:
+        raise ValueError(f"need 1 <= shards <= videos, got videos={videos} shards={shards}")
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not in 0..{shards - 1}")
+
+
+# Statistics only where a reader can prune with them; on long text they cost time and say nothing.
+_STATISTICS_COLUMNS = [
+    "video_uid",
+    "metadata.duration",
+    "metadata.upload_date",
+    "nodes.list.element.level",
+    "nodes.list.element.start",
+    "nodes.list.element.end",
+]
+
+
+def _writer(path: Path) -> pq.ParquetWriter:
+    return pq.ParquetWriter(
+        path,
+        RAW_ARROW_SCHEMA,
+        compression="snappy",  # as the release's files
+        use_dictionary=_DICTIONARY_COLUMNS,
+        write_statistics=_STATISTICS_COLUMNS,
+    )
+
+
+def write_shard(
+    out: str | Path, shard: int, videos: int, seed: int = 0, shards: int = 1, faults: bool = False
+) -> dict:
+    """Write ``out/shard-NNNNN.parquet`` alone; equal to the same shard of ``generate``.
+
+    Returns {"file", "rows", "nodes", "bytes", "row_faults"}. The file appears only when complete.
+    """
+    Path(out).mkdir(parents=True, exist_ok=True)
+    path = Path(out) / shard_name(shard)
+    partial = path.with_name(path.name + ".partial")
+    rows = nodes = 0
+    entries: list[dict] = []
+    writer = _writer(partial)
+    try:
+        for table, found in shard_tables(shard, videos, seed, shards, faults):
+            writer.write_table(table, row_group_size=table.num_rows)
+            rows += table.num_rows
+            nodes += int(pc.sum(pc.list_value_length(table["nodes"])).as_py() or 0)
+            entries += found
+    finally:
+        writer.close()
+    os.replace(partial, path)
+    return {
+        "file": path.name,
+        "rows": rows,
+        "nodes": nodes,
+        "bytes": path.stat().st_size,
+        "row_faults": entries,
+    }
+
+
+# =============================================================================================
+# File-level faults
+# =============================================================================================
+
+
+def _drop_node_field(table: pa.Table, name: str) -> pa.Table:
+    lists = table["nodes"].combine_chunks()
+    flat = lists.flatten()
+    fields = [f for f in _NODE_T if f.name != name]
+    struct = pa.StructArray.from_arrays([flat.field(f.name) for f in fields], fields=fields)
+    rebuilt = pa.ListArray.from_arrays(lists.offsets, struct)
+    return table.set_column(2, pa.field("nodes", rebuilt.type), rebuilt)
+
+
+def _with_node_type(table: pa.Table, name: str, dtype: pa.DataType) -> pa.Table:
+    fields = [pa.field(f.name, dtype) if f.name == name else f for f in _NODE_T]
+    schema = pa.schema(
+        [*list(RAW_ARROW_SCHEMA)[:2], pa.field("nodes", pa.list_(pa.struct(fields)))]
+    )
+    return table.cast(schema)
+
+
+def _write_file_faults(out: Path, seed: int, videos: int) -> list[dict]:
+    """One broken file per file-level kind, with videos that are not in the shards."""
+    entries = []
+    for k, kind in enumerate(FILE_FAULT_KINDS):
+        path = out / f"bad-{kind}.parquet"
+        table = _videos_table((_BAD, seed, k), videos + 3 * k, 3, seed)
+        field = None
+        if kind == "wrong_type":
+            field, detail = "nodes.element.level", 'level stored as string, e.g. "3"'
+            pq.write_table(_with_node_type(table, "level", pa.string()), path)
+        elif kind == "missing_column":
+            field, detail = "nodes.element.end", "the nodes' end field is absent"
+            pq.write_table(_drop_node_field(table, "end"), path)
+        elif kind == "extra_column":
+            field, detail = "extra_note", "an extra top-level string column"
+            note = pa.array([f"note {i}" for i in range(table.num_rows)])
+            pq.write_table(table.append_column("extra_note", note), path)
+        elif kind == "truncated_file":
+            sink = pa.BufferOutputStream()
+            pq.write_table(table, sink)
+            data = sink.getvalue().to_pybytes()
+            path.write_bytes(data[: len(data) // 2])
+            detail = f"a valid file cut to {len(data) // 2} of its {len(data)} bytes (no footer)"
+        else:
+            path.write_bytes(b"")
+            detail = "0 bytes"
+        entries.append({"kind": kind, "file": path.name, "field": field, "detail": detail})
+    return entries
+
+
+# =============================================================================================
+# The corpus
+# =============================================================================================
+
+MANIFEST = "manifest.json"
+
+
+def _remove_stale(out: Path) -> None:
+    """Drop files an earlier run left under this generator's own names (other shard counts)."""
+    for path in [*out.glob("shard-[0-9][0-9][0-9][0-9][0-9].parquet"), *out.glob("bad-*.parquet")]:
+        path.unlink()
+    for path in out.glob("shard-*.parquet.partial"):
+        path.unlink()
+
+
+def generate(
+    out: str | Path, videos: int, seed: int = 0, shards: int = 1, faults: bool = False
+) -> dict:
+    """Write shard-00000.parquet ... into out; return the manifest dict (also out/manifest.json).
+
+    Files this generator names (shard-NNNNN.parquet, bad-*.parquet) already in ``out`` are
+    replaced, so that a reader globbing the folder sees this run only.
+    """
+    _check(videos, seed, shards)
+    if faults:
+        _fault_plan(seed, videos, shards)  # fail before writing anything
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out)
+    written = [write_shard(out, k, videos, seed, shards, faults) for k in range(shards)]
+    row_faults = [entry for shard in written for entry in shard["row_faults"]]
+    file_faults = _write_file_faults(out, seed, videos) if faults else []
+    counts = dict.fromkeys(FAULT_KINDS, 0)
+    for entry in row_faults + file_faults:
+        counts[entry["kind"]] += 1
+    manifest = {
+        "generator": "pipelines.generate",
+        "version": VERSION,
+        "seed": seed,
+        "videos": videos,
+        "shards": shards,
+        "faults": faults,
+        "rows": sum(s["rows"] for s in written),
+        "nodes": sum(s["nodes"] for s in written),
+        "files": [s["file"] for s in written],
+        "file_stats": {s["file"]: {k: s[k] for k in ("rows", "nodes", "bytes")} for s in written},
+        "row_faults": row_faults,
+        "file_faults": file_faults,
+        "counts": counts,
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return manifest
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def format_summary(manifest: dict) -> str:
+    """A one-screen summary of a generate() manifest, for the CLI."""
+    stats = manifest["file_stats"]
+    total = sum(s["bytes"] for s in stats.values())
+    files = manifest["files"]
+    shown = files[0] if len(files) == 1 else f"{files[0]} .. {files[-1]}"
+    lines = [
+        f"Synthetic Action100M corpus (seed {manifest['seed']}): {manifest['videos']:,} videos, "
+        f"{manifest['nodes']:,} nodes in {manifest['rows']:,} rows",
+        f"  {len(files)} shard(s): {shown}, {_size(total)}",
+    ]
+    if not manifest["faults"]:
+        lines.append("  faults: none")
+        return "\n".join(lines)
+    row_faults = manifest["row_faults"]
+    videos = {(f["file"], f["row"]) for f in row_faults}
+    lines.append(
+        f"  row faults: {len(row_faults)} in {len(videos)} videos (listed in manifest.json)"
+    )
+    counts = [(k, manifest["counts"][k]) for k in ROW_FAULT_KINDS]
+    for i in range(0, len(counts), 2):
+        lines.append("    " + "".join(f"{k:<29} {n:>2}    " for k, n in counts[i : i + 2]).rstrip())
+    lines.append(f"  file faults: {len(manifest['file_faults'])} (not in the shards)")
+    for f in manifest["file_faults"]:
+        field = f" [{f['field']}]" if f["field"] else ""
+        lines.append(f"    {f['file']:<30} {f['detail']}{field}")
+    return "\n".join(lines)
