@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="report only; leave failing records in the tables",
     )
 
+    package = commands.add_parser("package", help="build the --py-files zip for spark-submit")
+    package.add_argument("--out", default="dist", help="output folder (default: dist)")
+
     generate = commands.add_parser(
         "generate", help="write a synthetic corpus with the release schema"
     )
@@ -170,6 +173,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_package(args: argparse.Namespace) -> int:
+    from pipelines.package import build_zip
+
+    print(build_zip(args.out))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -185,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return cmd_generate(args)
+        if args.command == "package":
+            return cmd_package(args)
         action = {"explode": cmd_explode, "validate": cmd_validate, "run": cmd_run}[args.command]
         return _with_spark(args, action)
     except InputError as exc:

@@ -6,7 +6,7 @@ import os
 from importlib.metadata import version
 
 import pyspark
-from pyspark import SparkConf
+from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
 from pipelines.settings import Settings
@@ -50,6 +50,8 @@ def build_session(settings: Settings) -> SparkSession:
     wanted = session_conf(settings)
     if under_spark_submit():
         # The JVM is already running with spark-submit's conf; JARs and master cannot change now.
+        # Join its gateway first: only then does SparkConf() load spark-submit's properties.
+        SparkContext._ensure_initialized()
         existing = SparkConf()
         wanted = {
             k: v

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from pipelines.resources import files_with_suffix, project_folder
 
 ENV_PREFIX = "A100M_"
 
@@ -56,18 +59,17 @@ class Settings:
         )
 
 
-def conf_dir() -> Path:
-    """conf/ of a source checkout, else the copy packaged into the wheel."""
-    checkout = Path(__file__).resolve().parent.parent / "conf"
-    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "_conf"
+def conf_dir() -> Traversable:
+    """conf/ of a source checkout, else the copy packaged into the wheel or zip."""
+    return project_folder("conf")
 
 
 def load_settings(env: str | None = None, path: str | Path | None = None) -> Settings:
     """Read conf/<env>.yaml (or the file at path) and apply A100M_* environment variables."""
     env = env or os.environ.get(f"{ENV_PREFIX}ENV", "local")
-    file = Path(path) if path else conf_dir() / f"{env}.yaml"
+    file: Traversable = Path(path) if path else conf_dir() / f"{env}.yaml"
     if not file.is_file():
-        known = sorted(p.stem for p in conf_dir().glob("*.yaml"))
+        known = [f.name.removesuffix(".yaml") for f in files_with_suffix(conf_dir(), ".yaml")]
         raise SettingsError(f"settings file {file} not found (known environments: {known})")
     try:
         raw: dict[str, Any] = yaml.safe_load(file.read_text()) or {}

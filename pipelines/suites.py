@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import types as T
 
+from pipelines.resources import files_with_suffix, project_folder
 from pipelines.schema import TABLE_KEYS, TABLE_SCHEMAS
 
 SCHEMA_SUITE_TABLES = ("videos", "nodes", "transcripts")
@@ -25,10 +27,9 @@ FAIL = "critical"
 WARN = "warning"
 
 
-def expectations_dir() -> Path:
-    """expectations/ of a source checkout, else the copy packaged into the wheel."""
-    checkout = Path(__file__).resolve().parent.parent / "expectations"
-    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "_expectations"
+def expectations_dir() -> Traversable:
+    """expectations/ of a source checkout, else the copy packaged into the wheel or zip."""
+    return project_folder("expectations")
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,10 @@ class SuiteFile:
         )
 
 
-def load_suites(folder: Path | None = None) -> list[SuiteFile]:
+def load_suites(folder: Traversable | None = None) -> list[SuiteFile]:
     """Every suite file of the folder, in name order."""
-    folder = folder or expectations_dir()
     suites = []
-    for path in sorted(folder.glob("*.json")):
+    for path in files_with_suffix(folder or expectations_dir(), ".json"):
         data = json.loads(path.read_text())
         try:
             suites.append(SuiteFile(data["name"], data["meta"]["asset"], data))
@@ -139,7 +139,7 @@ def _expectation(
 
 
 def write_schema_suites(folder: Path | None = None) -> list[Path]:
-    folder = folder or expectations_dir()
+    folder = folder or Path(str(expectations_dir()))
     written = []
     for table in SCHEMA_SUITE_TABLES:
         path = folder / f"{table}.json"

@@ -61,4 +61,4 @@ def test_session_conf_enables_delta_from_maven_or_local_jars():
 
 def test_the_session_has_delta(spark):
     assert spark.conf.get("spark.sql.extensions") == "io.delta.sql.DeltaSparkSessionExtension"
-    assert spark.conf.get("spark.sql.shuffle.partitions") == "2"
+    assert spark.conf.get("spark.sql.catalog.spark_catalog").endswith("DeltaCatalog")
