@@ -73,6 +73,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="report only; leave failing records in the tables",
     )
 
+    stats = commands.add_parser(
+        "stats", parents=[common], help="corpus statistics: stats_* tables, JSON, HTML"
+    )
+    stats.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+    stats.add_argument(
+        "--out", help="folder for stats.json and report.html (default: <report>/stats)"
+    )
+
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="scheduled data-quality report: a dated folder and an index",
+    )
+    report.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+    report.add_argument("--out", help="folder holding the dated reports (default: from settings)")
+
     package = commands.add_parser("package", help="build the --py-files zip for spark-submit")
     package.add_argument("--out", default="dist", help="output folder (default: dist)")
 
@@ -142,6 +158,27 @@ def cmd_validate(
     return EXIT_OK if result.passed else EXIT_DATA
 
 
+def cmd_stats(
+    spark, settings: Settings, args: argparse.Namespace, run_id: str | None = None
+) -> int:
+    from pipelines.ingest import new_run_id
+    from pipelines.stats import compute_stats
+
+    out = getattr(args, "out", None) or f"{settings.report.rstrip('/')}/stats"
+    print(compute_stats(spark, settings.lake, out, run_id or new_run_id()).summary())
+    return EXIT_OK
+
+
+def cmd_report(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.dq_report import make_report
+    from pipelines.ingest import new_run_id
+
+    result = make_report(spark, settings.lake, args.out or settings.report, new_run_id())
+    print(result.validation.summary())
+    print(result.summary())
+    return EXIT_OK if result.validation.passed else EXIT_DATA
+
+
 def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:
     from pipelines.ingest import explode, new_run_id
 
@@ -156,6 +193,10 @@ def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:
     started = time.monotonic()
     code = cmd_validate(spark, settings, args, run_id=run_id)
     timings.append(("validate", time.monotonic() - started))
+
+    started = time.monotonic()
+    cmd_stats(spark, settings, args, run_id=run_id)
+    timings.append(("stats", time.monotonic() - started))
 
     print(f"run {run_id} on lake {settings.lake}, report in {settings.report}")
     for stage, seconds in timings:
@@ -197,7 +238,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_generate(args)
         if args.command == "package":
             return cmd_package(args)
-        action = {"explode": cmd_explode, "validate": cmd_validate, "run": cmd_run}[args.command]
+        action = {
+            "explode": cmd_explode,
+            "validate": cmd_validate,
+            "stats": cmd_stats,
+            "report": cmd_report,
+            "run": cmd_run,
+        }[args.command]
         return _with_spark(args, action)
     except InputError as exc:
         print(f"a100m {args.command}: input refused, nothing was written:", file=sys.stderr)
