@@ -49,15 +49,22 @@ class LakeWrite:
 
     def append(self, table: str, df: DataFrame, schema: T.StructType) -> tuple[int, int]:
         """Append df to the table (created on first use); return (version, rows added)."""
+        return self._write(table, df, schema, "append")
+
+    def overwrite(self, table: str, df: DataFrame, schema: T.StructType) -> tuple[int, int]:
+        """Replace the table's rows with df (a new version; older ones stay readable)."""
+        return self._write(table, df, schema, "overwrite")
+
+    def _write(self, table: str, df: DataFrame, schema: T.StructType, mode: str) -> tuple[int, int]:
         path = table_path(self.lake, table)
         previous = table_version(self.spark, path)
         self.before.setdefault(table, previous)
         if previous is None:
             ensure_table(self.spark, path, schema)
             previous = table_version(self.spark, path)
-        df.write.format("delta").mode("append").option("userMetadata", self.run_id).save(path)
+        df.write.format("delta").mode(mode).option("userMetadata", self.run_id).save(path)
         last = DeltaTable.forPath(self.spark, path).history(1).first()
-        if last["version"] == previous:  # Delta makes no commit for an empty DataFrame
+        if last["version"] == previous:  # Delta makes no commit for an empty append
             return previous, 0
         self.written[table] = int(last["version"])
         return int(last["version"]), int((last["operationMetrics"] or {}).get("numOutputRows", 0))

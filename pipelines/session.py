@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from importlib.metadata import version
 
 import pyspark
@@ -58,6 +59,9 @@ def build_session(settings: Settings) -> SparkSession:
             for k, v in wanted.items()
             if not existing.contains(k) and k not in ("spark.jars", "spark.jars.packages")
         }
+    else:
+        # Python workers (createDataFrame from rows) must run this interpreter and its packages.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     for key, value in wanted.items():
         builder = builder.config(key, value)
