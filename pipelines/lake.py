@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,10 @@ log = logging.getLogger(__name__)
 
 
 def table_path(lake: str, table: str) -> str:
+    """The table's folder; a local lake given as a relative path is made absolute (Delta's
+    table builder takes a relative location for a table name)."""
+    if "://" not in lake and not lake.startswith("file:"):
+        lake = os.path.abspath(lake)
     return f"{lake.rstrip('/')}/{table}"
 
 

@@ -158,3 +158,11 @@ def test_explode_writes_the_three_tables(spark, tmp_path, lake):
     assert read_table(spark, lake, "videos").schema == VIDEOS_SCHEMA
     log = read_table(spark, lake, "ingest_log").first()
     assert (log.rows_read, log.videos_written, log.videos_quarantined) == (1, 1, 0)
+
+
+def test_a_relative_lake_path_works(spark, tmp_path, monkeypatch):
+    path = write_raw(tmp_path / "in" / "shard.parquet", [small_tree_video()])
+    monkeypatch.chdir(tmp_path)
+    result = explode(spark, [str(path)], "relative/lake")
+    assert result.rows_written["videos"] == 1
+    assert (tmp_path / "relative" / "lake" / "videos" / "_delta_log").is_dir()
