@@ -160,6 +160,23 @@ def rank_copies(keys: DataFrame, ingested_uids: DataFrame | None) -> DataFrame:
     ).where(F.size("reason_codes") > 0)
 
 
+def quarantine_records(records: DataFrame, run_id: str, quarantined_at: Column) -> DataFrame:
+    """Whole raw video records (release columns, provenance, reason_codes, reason_detail) as
+    rows of the quarantine table, the record kept as JSON so that nothing rejected is lost."""
+    return records.select(
+        F.lit(run_id).alias("run_id"),
+        quarantined_at.alias("quarantined_at"),
+        SOURCE_FILE,
+        SOURCE_ROW,
+        F.lit("video").alias("record_type"),
+        "video_uid",
+        F.lit(None).cast("string").alias("node_id"),
+        "reason_codes",
+        "reason_detail",
+        F.to_json(F.struct(*RAW_SCHEMA.names)).alias("raw_record"),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Nesting back
 # ---------------------------------------------------------------------------------------------

@@ -16,13 +16,12 @@ from datetime import UTC, datetime
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pipelines.explode import rank_copies, to_nodes, to_transcripts, to_videos
+from pipelines.explode import quarantine_records, rank_copies, to_nodes, to_transcripts, to_videos
 from pipelines.lake import LakeWrite, lake_write, read_table, table_path, table_version
 from pipelines.schema import (
     INGEST_LOG_SCHEMA,
     NODES_SCHEMA,
     QUARANTINE_SCHEMA,
-    RAW_SCHEMA,
     SOURCE_FILE,
     SOURCE_ROW,
     TRANSCRIPTS_SCHEMA,
@@ -166,22 +165,8 @@ def _quarantine_records(
     raw: DataFrame, rejected: DataFrame, run_id: str, quarantined_at
 ) -> DataFrame:
     """Whole raw records that are not ingested, as JSON, with their reasons."""
-    return (
-        rejected.drop("video_uid")
-        .join(raw, [SOURCE_FILE, SOURCE_ROW], "inner")
-        .select(
-            F.lit(run_id).alias("run_id"),
-            quarantined_at.alias("quarantined_at"),
-            SOURCE_FILE,
-            SOURCE_ROW,
-            F.lit("video").alias("record_type"),
-            "video_uid",
-            F.lit(None).cast("string").alias("node_id"),
-            "reason_codes",
-            "reason_detail",
-            F.to_json(F.struct(*RAW_SCHEMA.names)).alias("raw_record"),
-        )
-    )
+    records = rejected.drop("video_uid").join(raw, [SOURCE_FILE, SOURCE_ROW], "inner")
+    return quarantine_records(records, run_id, quarantined_at)
 
 
 def _count_reasons(rejected: DataFrame) -> dict[str, int]:

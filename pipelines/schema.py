@@ -67,11 +67,12 @@ SOURCE_ROW = "source_row"
 # ---------------------------------------------------------------------------------------------
 
 
-def _schema(*fields: tuple[str, T.DataType, bool]) -> T.StructType:
+def struct_schema(*fields: tuple[str, T.DataType, bool]) -> T.StructType:
+    """A StructType from (name, type, nullable) triples."""
     return T.StructType([T.StructField(name, dtype, nullable) for name, dtype, nullable in fields])
 
 
-VIDEOS_SCHEMA = _schema(
+VIDEOS_SCHEMA = struct_schema(
     ("video_uid", T.StringType(), False),
     ("title", T.StringType(), True),
     ("description", T.StringType(), True),
@@ -92,7 +93,7 @@ VIDEOS_SCHEMA = _schema(
     ("ingested_at", T.TimestampType(), False),
 )
 
-NODES_SCHEMA = _schema(
+NODES_SCHEMA = struct_schema(
     ("video_uid", T.StringType(), False),
     # Position in the source list: keeps the stored order, so the rows nest back exactly.
     ("seq", T.IntegerType(), False),
@@ -118,7 +119,7 @@ NODES_SCHEMA = _schema(
     ("has_gpt_action", T.BooleanType(), False),
 )
 
-TRANSCRIPTS_SCHEMA = _schema(
+TRANSCRIPTS_SCHEMA = struct_schema(
     ("video_uid", T.StringType(), False),
     ("seq", T.IntegerType(), False),
     ("time", T.DoubleType(), True),
@@ -127,7 +128,7 @@ TRANSCRIPTS_SCHEMA = _schema(
     ("text", T.StringType(), True),
 )
 
-QUARANTINE_SCHEMA = _schema(
+QUARANTINE_SCHEMA = struct_schema(
     ("run_id", T.StringType(), False),
     ("quarantined_at", T.TimestampType(), False),
     ("source_file", T.StringType(), False),
@@ -141,7 +142,7 @@ QUARANTINE_SCHEMA = _schema(
     ("raw_record", T.StringType(), True),
 )
 
-INGEST_LOG_SCHEMA = _schema(
+INGEST_LOG_SCHEMA = struct_schema(
     ("source_file", T.StringType(), False),
     ("size_bytes", T.LongType(), False),
     ("modified_at", T.TimestampType(), True),

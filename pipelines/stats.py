@@ -51,6 +51,7 @@ from pipelines.lake import (
     table_path,
     table_version,
 )
+from pipelines.schema import struct_schema
 from pipelines.verbs import (
     distinct_leading_words,
     lemma_map,
@@ -114,10 +115,6 @@ PARALLEL_WRITES = 4  # tables written side by side
 # ---------------------------------------------------------------------------------------------
 
 
-def _schema(*fields: tuple[str, T.DataType, bool]) -> T.StructType:
-    return T.StructType([T.StructField(name, dtype, nullable) for name, dtype, nullable in fields])
-
-
 PROVENANCE = (
     ("run_id", T.StringType(), False),
     ("computed_at", T.TimestampType(), False),
@@ -128,7 +125,7 @@ _QUANTILE_FIELDS = tuple(
     (name, T.DoubleType(), True) for name in ("mean", "min", "p10", "p50", "p90", "max")
 )
 
-STATS_SUMMARY_SCHEMA = _schema(
+STATS_SUMMARY_SCHEMA = struct_schema(
     ("section", T.StringType(), False),
     ("name", T.StringType(), False),
     ("value", T.DoubleType(), True),
@@ -136,7 +133,7 @@ STATS_SUMMARY_SCHEMA = _schema(
     ("paper_value", T.DoubleType(), True),
     *PROVENANCE,
 )
-STATS_LEVELS_SCHEMA = _schema(
+STATS_LEVELS_SCHEMA = struct_schema(
     ("level", T.ShortType(), True),
     ("nodes", T.LongType(), False),
     ("leaves", T.LongType(), False),
@@ -145,7 +142,7 @@ STATS_LEVELS_SCHEMA = _schema(
     ("videos", T.LongType(), False),  # videos with at least one node at this level
     *PROVENANCE,
 )
-STATS_DURATIONS_SCHEMA = _schema(
+STATS_DURATIONS_SCHEMA = struct_schema(
     ("scope", T.StringType(), False),  # "all" (level null) or "level"
     ("level", T.ShortType(), True),
     ("nodes", T.LongType(), False),  # nodes with a duration
@@ -154,7 +151,7 @@ STATS_DURATIONS_SCHEMA = _schema(
     *((f"bucket_{name}", T.LongType(), False) for name, _, _ in BUCKETS),
     *PROVENANCE,
 )
-STATS_FIELDS_SCHEMA = _schema(
+STATS_FIELDS_SCHEMA = struct_schema(
     ("field", T.StringType(), False),
     ("applies_to", T.StringType(), False),  # all, is_leaf or has_gpt
     ("nodes", T.LongType(), False),
@@ -167,14 +164,14 @@ STATS_FIELDS_SCHEMA = _schema(
     ("paper_mean_words", T.DoubleType(), True),
     *PROVENANCE,
 )
-STATS_VERBS_SCHEMA = _schema(
+STATS_VERBS_SCHEMA = struct_schema(
     ("rank", T.IntegerType(), False),
     ("verb", T.StringType(), False),
     ("actions", T.LongType(), False),
     ("share", T.DoubleType(), False),  # of all actions (an action without a verb counts too)
     *PROVENANCE,
 )
-STATS_VERB_OBJECTS_SCHEMA = _schema(
+STATS_VERB_OBJECTS_SCHEMA = struct_schema(
     ("verb_rank", T.IntegerType(), False),
     ("verb", T.StringType(), False),
     ("object_rank", T.IntegerType(), False),
@@ -183,14 +180,14 @@ STATS_VERB_OBJECTS_SCHEMA = _schema(
     ("share_of_verb", T.DoubleType(), False),  # of the verb's actions, with or without object
     *PROVENANCE,
 )
-STATS_ACTORS_SCHEMA = _schema(
+STATS_ACTORS_SCHEMA = struct_schema(
     ("rank", T.IntegerType(), False),
     ("actor", T.StringType(), False),  # lowercased, white space collapsed
     ("actions", T.LongType(), False),
     ("share", T.DoubleType(), False),
     *PROVENANCE,
 )
-STATS_DUPLICATES_SCHEMA = _schema(
+STATS_DUPLICATES_SCHEMA = struct_schema(
     ("rank", T.IntegerType(), False),
     ("action", T.StringType(), False),  # lowercased, white space collapsed
     ("members", T.LongType(), False),
@@ -198,7 +195,7 @@ STATS_DUPLICATES_SCHEMA = _schema(
     *PROVENANCE,
 )
 
-ACTIONS_SCHEMA = _schema(
+ACTIONS_SCHEMA = struct_schema(
     ("video_uid", T.StringType(), False),
     ("node_id", T.StringType(), True),
     ("action_brief", T.StringType(), False),

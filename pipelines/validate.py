@@ -30,9 +30,9 @@ from pipelines.checks import (
     transcript_check_frame,
     video_check_frame,
 )
-from pipelines.explode import nest
+from pipelines.explode import nest, quarantine_records
 from pipelines.lake import lake_write, read_table, table_path, table_version
-from pipelines.schema import QUARANTINE_SCHEMA, RAW_SCHEMA
+from pipelines.schema import QUARANTINE_SCHEMA
 from pipelines.suites import FAIL, SuiteFile, load_suites
 
 log = logging.getLogger(__name__)
@@ -295,22 +295,8 @@ def _quarantine_rows(
     keys = bad.select("video_uid")
     raw = nest(*(frames[t].join(keys, "video_uid", "left_semi") for t in DATA_TABLES))
     provenance = frames["videos"].select("video_uid", "source_file", "source_row")
-    return (
-        raw.join(bad, "video_uid")
-        .join(provenance, "video_uid")
-        .select(
-            F.lit(run_id).alias("run_id"),
-            F.lit(now).cast("timestamp").alias("quarantined_at"),
-            "source_file",
-            "source_row",
-            F.lit("video").alias("record_type"),
-            "video_uid",
-            F.lit(None).cast("string").alias("node_id"),
-            "reason_codes",
-            "reason_detail",
-            F.to_json(F.struct(*RAW_SCHEMA.names)).alias("raw_record"),
-        )
-    )
+    records = raw.join(bad, "video_uid").join(provenance, "video_uid")
+    return quarantine_records(records, run_id, F.lit(now).cast("timestamp"))
 
 
 def _dq_rows(spark: SparkSession, result: ValidationResult, now: datetime) -> DataFrame:
