@@ -37,6 +37,9 @@ from pipelines.suites import FAIL, SuiteFile, load_suites
 
 log = logging.getLogger(__name__)
 
+# Great Expectations sends usage analytics unless told not to; a run must never wait on the network.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
 DATA_TABLES = ("videos", "nodes", "transcripts")
 # Which table's version a frame was computed from (for dq_results).
 ASSET_TABLE = {
@@ -158,7 +161,6 @@ def build_frames(
 
 
 def _gx_context(report: str):
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
 
     Path(report).mkdir(parents=True, exist_ok=True)
