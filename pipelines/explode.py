@@ -177,6 +177,17 @@ def quarantine_records(records: DataFrame, run_id: str, quarantined_at: Column) 
     )
 
 
+def count_reasons(records: DataFrame) -> dict[str, int]:
+    """How many records carry each reason code (an aggregate: one row per code)."""
+    rows = (
+        records.select(F.explode("reason_codes").alias("reason"))
+        .groupBy("reason")
+        .count()
+        .collect()
+    )
+    return {row.reason: int(row["count"]) for row in rows}
+
+
 # ---------------------------------------------------------------------------------------------
 # Nesting back
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pipelines.explode import quarantine_records, rank_copies, to_nodes, to_transcripts, to_videos
+from pipelines.explode import (
+    count_reasons,
+    quarantine_records,
+    rank_copies,
+    to_nodes,
+    to_transcripts,
+    to_videos,
+)
 from pipelines.lake import LakeWrite, lake_write, read_table, table_path, table_version
 from pipelines.schema import (
     INGEST_LOG_SCHEMA,
@@ -135,7 +142,7 @@ def explode(
             if rejected_count:
                 quarantine = _quarantine_records(raw, rejected, run_id, ingested_at)
                 _append(write, result, "quarantine", quarantine, QUARANTINE_SCHEMA)
-                result.quarantined_by_reason = _count_reasons(rejected)
+                result.quarantined_by_reason = count_reasons(rejected)
             _append(write, result, "nodes", to_nodes(accepted), NODES_SCHEMA)
             _append(write, result, "transcripts", to_transcripts(accepted), TRANSCRIPTS_SCHEMA)
             _append(
@@ -167,16 +174,6 @@ def _quarantine_records(
     """Whole raw records that are not ingested, as JSON, with their reasons."""
     records = rejected.drop("video_uid").join(raw, [SOURCE_FILE, SOURCE_ROW], "inner")
     return quarantine_records(records, run_id, quarantined_at)
-
-
-def _count_reasons(rejected: DataFrame) -> dict[str, int]:
-    rows = (
-        rejected.select(F.explode("reason_codes").alias("reason"))
-        .groupBy("reason")
-        .count()
-        .collect()
-    )
-    return {row.reason: int(row["count"]) for row in rows}
 
 
 def _ingest_log_rows(

@@ -30,7 +30,7 @@ from pipelines.checks import (
     transcript_check_frame,
     video_check_frame,
 )
-from pipelines.explode import nest, quarantine_records
+from pipelines.explode import count_reasons, nest, quarantine_records
 from pipelines.lake import lake_write, read_table, table_path, table_version
 from pipelines.schema import QUARANTINE_SCHEMA
 from pipelines.suites import FAIL, SuiteFile, load_suites
@@ -344,32 +344,35 @@ def validate(
     result = ValidationResult(run_id, versions)
 
     frames = build_frames(spark, lake, versions)
+    cached = []
     for name in ("node_checks", "video_checks", "transcript_checks"):
         frames[name] = frames[name].cache()
+        cached.append(frames[name])
     try:
         result.outcomes, result.data_docs, result.results_dir = run_suites(
             frames, suites, report, run_id
         )
         now = datetime.now(UTC)
-        bad = videos_to_quarantine(frames, suites).cache() if quarantine else None
+        # The suites already counted the offending rows: only look for videos when some did.
+        rows_broken = any(
+            o.severity == FAIL and o.asset.endswith("_checks") and (o.unexpected_count or 0) > 0
+            for o in result.outcomes
+        )
         with lake_write(spark, lake, run_id) as write:
             write.append("dq_results", _dq_rows(spark, result, now), DQ_RESULTS_SCHEMA)
-            if bad is not None and bad.limit(1).count():
-                reasons = (
-                    bad.select(F.explode("reason_codes").alias("r")).groupBy("r").count().collect()
-                )
-                result.quarantined_by_reason = {row.r: int(row["count"]) for row in reasons}
+            if quarantine and rows_broken:
+                bad = videos_to_quarantine(frames, suites).cache()
+                cached.append(bad)
+                result.quarantined_by_reason = count_reasons(bad)
                 result.quarantined_videos = bad.count()
                 write.append(
                     "quarantine", _quarantine_rows(frames, bad, run_id, now), QUARANTINE_SCHEMA
                 )
                 for table in DATA_TABLES:
                     write.delete_videos(table, bad.select("video_uid"))
-        if bad is not None:
-            bad.unpersist()
     finally:
-        for name in ("node_checks", "video_checks", "transcript_checks"):
-            frames[name].unpersist()
+        for frame in cached:
+            frame.unpersist()
     result.quarantine_total_by_reason = quarantine_counts(spark, lake)
     result.seconds = time.monotonic() - started
     return result
@@ -379,11 +382,4 @@ def quarantine_counts(spark: SparkSession, lake: str) -> dict[str, int]:
     """Records in the quarantine table per reason code, over all runs."""
     if table_version(spark, table_path(lake, "quarantine")) is None:
         return {}
-    rows = (
-        read_table(spark, lake, "quarantine")
-        .select(F.explode("reason_codes").alias("reason"))
-        .groupBy("reason")
-        .count()
-        .collect()
-    )
-    return {row.reason: int(row["count"]) for row in rows}
+    return count_reasons(read_table(spark, lake, "quarantine"))
