@@ -49,7 +49,8 @@ def to_videos(raw: DataFrame, run_id: str, ingested_at: Column) -> DataFrame:
             meta["upload_date"].alias("upload_date_text"),
             _size_or_null(meta["transcript"]).alias("transcript_count"),
             _size_or_null(F.col("nodes")).alias("node_count"),
-            F.array_max(F.transform("nodes", lambda n: n["level"])).alias("max_level"),
+            # nodes.level (not a lambda over nodes) lets Parquet read that one nested field only.
+            F.array_max(F.col("nodes.level")).alias("max_level"),
             meta.isNotNull().alias("has_metadata"),
             SOURCE_FILE,
             SOURCE_ROW,
@@ -94,7 +95,8 @@ def with_child_counts(nodes: DataFrame) -> DataFrame:
         .groupBy("video_uid", F.col("parent_id").alias("node_id"))
         .agg(F.count(F.lit(1)).cast("int").alias("child_count"))
     )
-    counted = nodes.join(children, ["video_uid", "node_id"], "left")
+    # Hash the narrow side instead of sorting the wide node rows for a sort-merge join.
+    counted = nodes.join(children.hint("shuffle_hash"), ["video_uid", "node_id"], "left")
     child_count = F.coalesce(F.col("child_count"), F.lit(0))
     return counted.withColumn("child_count", child_count).withColumn("is_leaf", child_count == 0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -61,6 +62,7 @@ class LakeWrite:
         return self._write(table, df, schema, "overwrite")
 
     def _write(self, table: str, df: DataFrame, schema: T.StructType, mode: str) -> tuple[int, int]:
+        started = time.monotonic()
         path = table_path(self.lake, table)
         previous = table_version(self.spark, path)
         self.before.setdefault(table, previous)
@@ -69,6 +71,7 @@ class LakeWrite:
             previous = table_version(self.spark, path)
         df.write.format("delta").mode(mode).option("userMetadata", self.run_id).save(path)
         last = DeltaTable.forPath(self.spark, path).history(1).first()
+        log.info("%s %s: %.1f s", mode, table, time.monotonic() - started)
         if last["version"] == previous:  # Delta makes no commit for an empty append
             return previous, 0
         self.written[table] = int(last["version"])

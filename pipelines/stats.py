@@ -319,6 +319,8 @@ def compute_stats(
         read_table(spark, lake, "videos", videos_version) if videos_version is not None else None
     )
     facts = node_facts(nodes).cache()
+    # Materialise once, here: two threads below would each compute an unmaterialised cache.
+    facts.count()
     actions = None
     phases: dict[str, float] = {}
     mark = time.monotonic()
