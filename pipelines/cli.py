@@ -111,7 +111,19 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         required=True,
         metavar="PATH",
-        help="Parquet files, folders or globs of raw rows, or to_pydict JSON files",
+        help="Parquet files, folders or globs of raw rows (local, s3a://, gs://, abfss://, "
+        "hdfs://), to_pydict JSON files, or hf://datasets/<owner>/<name>[@revision]/<glob>",
+    )
+    parser.add_argument(
+        "--limit-shards",
+        type=int,
+        metavar="N",
+        help="take only the first N shards (by path) of each hf:// input",
+    )
+    parser.add_argument(
+        "--staging",
+        help="folder the hf:// shards are fetched into (default: from settings); on a cluster, "
+        "a folder every executor sees",
     )
 
 
@@ -120,6 +132,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return settings.with_overrides(
         lake=getattr(args, "lake", None),
         report=getattr(args, "report", None),
+        staging=getattr(args, "staging", None),
         master=args.master,
         spark_conf=parse_spark_conf(args.spark_conf),
     )
@@ -136,7 +149,13 @@ def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
 def cmd_explode(spark, settings: Settings, args: argparse.Namespace) -> int:
     from pipelines.ingest import explode
 
-    result = explode(spark, args.input, settings.lake)
+    result = explode(
+        spark,
+        args.input,
+        settings.lake,
+        staging=settings.staging,
+        limit_shards=args.limit_shards,
+    )
     print(result.summary())
     return EXIT_OK
 
@@ -186,7 +205,14 @@ def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:
     timings: list[tuple[str, float]] = []
 
     started = time.monotonic()
-    result = explode(spark, args.input, settings.lake, run_id=run_id)
+    result = explode(
+        spark,
+        args.input,
+        settings.lake,
+        run_id=run_id,
+        staging=settings.staging,
+        limit_shards=args.limit_shards,
+    )
     timings.append(("explode", time.monotonic() - started))
     print(result.summary())
 

@@ -101,16 +101,63 @@ def _millis(moment: datetime) -> int:
     return round(moment.timestamp() * 1000)
 
 
+def ingested_sizes(spark: SparkSession, lake: str) -> dict[str, int]:
+    """URI -> size of every file in the ingest log (one small row per file ever ingested)."""
+    if table_version(spark, table_path(lake, "ingest_log")) is None:
+        return {}
+    rows = read_table(spark, lake, "ingest_log").select("source_file", "size_bytes").collect()
+    return {row.source_file: row.size_bytes for row in rows}
+
+
+def stage_inputs(
+    spark: SparkSession,
+    inputs: list[str],
+    lake: str,
+    staging: str,
+    limit_shards: int | None = None,
+) -> tuple[list[str], list[str]]:
+    """Replace each hf:// input by its staged shards (fetched unless already ingested); other
+    inputs (local, s3a://, gs://, abfss://, hdfs://) pass through unchanged.
+    Returns (inputs to resolve, staged shards skipped as already ingested)."""
+    from pipelines.hub import is_hub_input, stage_hub_input
+
+    if not any(is_hub_input(given) for given in inputs):
+        return inputs, []
+    ingested = ingested_sizes(spark, lake)
+    resolved: list[str] = []
+    skipped: list[str] = []
+    for given in inputs:
+        if not is_hub_input(given):
+            resolved.append(given)
+            continue
+        todo, already = stage_hub_input(given, staging, limit_shards, ingested)
+        resolved += todo
+        skipped += already
+    return resolved, skipped
+
+
 def explode(
-    spark: SparkSession, inputs: list[str], lake: str, run_id: str | None = None
+    spark: SparkSession,
+    inputs: list[str],
+    lake: str,
+    run_id: str | None = None,
+    staging: str = "staging",
+    limit_shards: int | None = None,
 ) -> ExplodeResult:
-    """Ingest the raw files named by inputs into the lake; all tables change, or none does."""
+    """Ingest the raw files named by inputs into the lake; all tables change, or none does.
+
+    hf:// inputs are first fetched into staging (the first limit_shards shards of each, leaving
+    out those already ingested); see pipelines.hub.
+    """
     started = time.monotonic()
     run_id = run_id or new_run_id()
-    sources = resolve_inputs(spark, inputs)
+    inputs, hub_skipped = stage_inputs(spark, inputs, lake, staging, limit_shards)
+    sources = resolve_inputs(spark, inputs) if inputs else []
     skip = already_ingested(spark, lake, sources)
     todo = [s for s in sources if s.uri not in skip]
-    result = ExplodeResult(run_id, len(sources), len(skip), len(todo))
+    result = ExplodeResult(
+        run_id, len(sources) + len(hub_skipped), len(skip) + len(hub_skipped), len(todo)
+    )
     if not todo:
         result.seconds = time.monotonic() - started
         return result

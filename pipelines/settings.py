@@ -18,6 +18,7 @@ ENV_PREFIX = "A100M_"
 ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "A100M_LAKE": ("lake",),
     "A100M_REPORT": ("report",),
+    "A100M_STAGING": ("staging",),
     "A100M_LOG_LEVEL": ("log_level",),
     "A100M_SPARK_MASTER": ("spark", "master"),
     "A100M_DELTA_PACKAGES": ("spark", "delta_packages"),
@@ -34,6 +35,7 @@ class Settings:
     env: str
     lake: str
     report: str
+    staging: str
     log_level: str
     master: str
     app_name: str
@@ -47,6 +49,7 @@ class Settings:
         lake: str | None = None,
         report: str | None = None,
         master: str | None = None,
+        staging: str | None = None,
         spark_conf: dict[str, str] | None = None,
     ) -> Settings:
         """Apply command-line flags; None leaves a setting as it is."""
@@ -54,6 +57,7 @@ class Settings:
             self,
             lake=lake if lake is not None else self.lake,
             report=report if report is not None else self.report,
+            staging=staging if staging is not None else self.staging,
             master=master if master is not None else self.master,
             spark_conf={**self.spark_conf, **(spark_conf or {})},
         )
@@ -89,6 +93,7 @@ def load_settings(env: str | None = None, path: str | Path | None = None) -> Set
             env=env,
             lake=str(raw["lake"]),
             report=str(raw.get("report", "reports")),
+            staging=str(raw.get("staging", "staging")),
             log_level=str(raw.get("log_level", "WARN")),
             master=str(spark["master"]),
             app_name=str(spark.get("app_name", "a100m")),

@@ -68,7 +68,22 @@ def resolve_inputs(spark: SparkSession, inputs: list[str]) -> list[SourceFile]:
     problems: list[str] = []
     for given in inputs:
         path = jvm.org.apache.hadoop.fs.Path(given)
-        fs = path.getFileSystem(hadoop_conf)
+        try:
+            fs = path.getFileSystem(hadoop_conf)
+        except Exception as exc:
+            # No mapping for the scheme (gs://), or a mapping to a class not on the class path
+            # (s3a://, abfss:// are mapped by Hadoop's defaults).
+            text = str(exc)
+            if "UnsupportedFileSystemException" not in text and not (
+                "ClassNotFoundException" in text and "FileSystem" in text
+            ):
+                raise
+            scheme = given.split("://", 1)[0]
+            problems.append(
+                f"{given}: Spark has no file system for {scheme}://: add its connector JAR and "
+                "credentials (conf/cluster.yaml lists them per scheme)"
+            )
+            continue
         statuses = fs.globStatus(path)
         if statuses is None or len(statuses) == 0:
             problems.append(f"{given}: no such file, folder or matching glob")
