@@ -172,7 +172,14 @@ def _timed(results: dict[str, dict[str, Any]], name: str, action, rows=None) -> 
     return value
 
 
-def run(videos: int, seed: int, work: Path, shards: int, whole_run: bool = True) -> dict[str, Any]:
+def run(
+    videos: int,
+    seed: int,
+    work: Path,
+    shards: int,
+    whole_run: bool = True,
+    driver_memory: str | None = None,
+) -> dict[str, Any]:
     import duckdb
 
     from pipelines.generate import generate
@@ -212,7 +219,10 @@ def run(videos: int, seed: int, work: Path, shards: int, whole_run: bool = True)
     with PeakMemory() as memory:
         spark = build_session(
             load_settings("local").with_overrides(
-                spark_conf={"spark.ui.showConsoleProgress": "false"}
+                spark_conf={
+                    "spark.ui.showConsoleProgress": "false",
+                    **({"spark.driver.memory": driver_memory} if driver_memory else {}),
+                }
             )
         )
         warm = work / "warm"
@@ -334,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-run", action="store_true", help="skip the whole `a100m run` in its own process"
     )
+    parser.add_argument(
+        "--driver-memory", help="spark.driver.memory for the measured session (default: conf)"
+    )
     args = parser.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -342,7 +355,15 @@ def main(argv: list[str] | None = None) -> int:
         return _several(sizes, args, work)
     videos = sizes[0]
     print(f"benchmark: {videos} videos, seed {args.seed}, in {work}", flush=True)
-    result = run(videos, args.seed, work, args.shards, whole_run=not args.no_run)
+    result = run(
+        videos,
+        args.seed,
+        work,
+        args.shards,
+        whole_run=not args.no_run,
+        driver_memory=args.driver_memory,
+    )
+    result["driver_memory"] = args.driver_memory or "from conf/local.yaml"
     print_result(result)
     out = work / f"result-{videos}.json"
     out.write_text(json.dumps(result, indent=2))
@@ -358,6 +379,8 @@ def _several(sizes: list[int], args: argparse.Namespace, work: Path) -> int:
                    "--seed", str(args.seed), "--shards", str(args.shards), "--work", str(work)]  # fmt: skip
         if args.no_run:
             command.append("--no-run")
+        if args.driver_memory:
+            command += ["--driver-memory", args.driver_memory]
         if subprocess.run(command).returncode != 0:
             return 1
         results.append(json.loads((work / f"result-{videos}.json").read_text()))
