@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -193,22 +195,17 @@ def fetch(hub_input: HubInput, shard: HubShard, staging: str | Path) -> Path:
         )
 
 
-class _hub_errors:
+@contextmanager
+def _hub_errors(hub_input: HubInput, folder: Path) -> Iterator[None]:
     """Turn the hub client's exceptions into one line that says what to do."""
-
-    def __init__(self, hub_input: HubInput, folder: Path):
-        self.hub_input = hub_input
-        self.folder = folder
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, exc, tb) -> bool:
-        if exc is None or isinstance(exc, HubError):
-            return False
-        message = _explain(exc, self.hub_input, self.folder)
+    try:
+        yield
+    except HubError:
+        raise
+    except Exception as exc:
+        message = _explain(exc, hub_input, folder)
         if message is None:
-            return False
+            raise
         raise HubError(message) from exc
 
 

@@ -84,16 +84,20 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
-def already_ingested(spark: SparkSession, lake: str, sources: list[SourceFile]) -> set[str]:
-    """URIs of the given files that the ingest log holds with the same size and time."""
+def logged_files(spark: SparkSession, lake: str) -> set[tuple[str, int, int]]:
+    """(URI, size, modification time in ms) of every file in the ingest log."""
     if table_version(spark, table_path(lake, "ingest_log")) is None:
         return set()
-    logged = {
+    return {
         (row.source_file, row.size_bytes, row.modified_ms)
         for row in read_table(spark, lake, "ingest_log")
         .select("source_file", "size_bytes", F.unix_millis("modified_at").alias("modified_ms"))
         .collect()  # one small row per file ever ingested
     }
+
+
+def already_ingested(logged: set[tuple[str, int, int]], sources: list[SourceFile]) -> set[str]:
+    """URIs of the given files that the ingest log holds with the same size and time."""
     return {s.uri for s in sources if (s.uri, s.size_bytes, _millis(s.modified_at)) in logged}
 
 
@@ -101,18 +105,9 @@ def _millis(moment: datetime) -> int:
     return round(moment.timestamp() * 1000)
 
 
-def ingested_sizes(spark: SparkSession, lake: str) -> dict[str, int]:
-    """URI -> size of every file in the ingest log (one small row per file ever ingested)."""
-    if table_version(spark, table_path(lake, "ingest_log")) is None:
-        return {}
-    rows = read_table(spark, lake, "ingest_log").select("source_file", "size_bytes").collect()
-    return {row.source_file: row.size_bytes for row in rows}
-
-
 def stage_inputs(
-    spark: SparkSession,
     inputs: list[str],
-    lake: str,
+    logged: set[tuple[str, int, int]],
     staging: str,
     limit_shards: int | None = None,
 ) -> tuple[list[str], list[str]]:
@@ -123,7 +118,8 @@ def stage_inputs(
 
     if not any(is_hub_input(given) for given in inputs):
         return inputs, []
-    ingested = ingested_sizes(spark, lake)
+    # A hub shard is not local yet: its staged URI and the size the hub reports identify it.
+    ingested = {uri: size for uri, size, _ in logged}
     resolved: list[str] = []
     skipped: list[str] = []
     for given in inputs:
@@ -151,9 +147,10 @@ def explode(
     """
     started = time.monotonic()
     run_id = run_id or new_run_id()
-    inputs, hub_skipped = stage_inputs(spark, inputs, lake, staging, limit_shards)
+    logged = logged_files(spark, lake)
+    inputs, hub_skipped = stage_inputs(inputs, logged, staging, limit_shards)
     sources = resolve_inputs(spark, inputs) if inputs else []
-    skip = already_ingested(spark, lake, sources)
+    skip = already_ingested(logged, sources)
     todo = [s for s in sources if s.uri not in skip]
     result = ExplodeResult(
         run_id, len(sources) + len(hub_skipped), len(skip) + len(hub_skipped), len(todo)

@@ -111,7 +111,8 @@ def test_hub_errors_are_one_line_and_leave_the_lake_untouched(
     assert "expected hf://datasets/" in refused("hf://models/meta/llama/x.bin")
 
     hub.gated.add(REPO)
-    assert "is gated" in refused(SHARDS) and "set HF_TOKEN" in refused(SHARDS)
+    gated = refused(SHARDS)
+    assert "is gated" in gated and "set HF_TOKEN" in gated
     monkeypatch.setenv("HF_TOKEN", "hf_wrong")
     assert "has no access" in refused(SHARDS)
     hub.gated.discard(REPO)
