@@ -91,7 +91,7 @@ def clean_word(token: Column) -> Column:
 
 def word_count(text: Column) -> Column:
     """Words in text (null stays null), split on Unicode white space like Python's str.split()."""
-    # Counting the runs of non-space in one regex pass; splitting built an array per text.
+    # One regex pass counting runs of non-space (the edge strip plus split took two).
     return F.regexp_count(text, F.lit(WORD))
 
 
