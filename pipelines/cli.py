@@ -1,7 +1,12 @@
 """The `a100m` command (also `python -m pipelines` and the thin scripts in jobs/).
 
-Exit codes: 0 done; 1 the data was refused or failed a fail-severity check; 2 a usage or
-infrastructure error (bad flags, settings, Spark or the file system).
+Exit codes: 0 done; 1 the data was refused or failed a fail-severity check, or the lake cannot
+be changed as asked (a missing table, another run holding the lake); 2 a usage or infrastructure
+error (bad flags, settings, Spark or the file system). Every error kind of core/errors.py maps to
+its code in `exit_code_for` below, the one place that decides.
+
+The stages are imported lazily by the commands: `--help`, `generate` and `package` start fast and
+need no Spark.
 """
 
 from __future__ import annotations
@@ -9,10 +14,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections.abc import Callable, Sequence
 
-from pipelines.settings import Settings, SettingsError, load_settings, parse_spark_conf
+from pipelines.core.errors import (
+    A100mError,
+    InputError,
+    UsageError,
+)
+from pipelines.core.settings import Settings, load_settings, parse_spark_conf
 
 EXIT_OK = 0
 EXIT_DATA = 1
@@ -139,7 +148,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
-    from pipelines.session import build_session
+    from pipelines.core.session import build_session
 
     settings = settings_from(args)
     spark = build_session(settings)
@@ -147,7 +156,7 @@ def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
 
 
 def cmd_explode(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.ingest import explode
+    from pipelines.ingest.stage import explode
 
     result = explode(
         spark,
@@ -160,78 +169,55 @@ def cmd_explode(spark, settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_validate(
-    spark, settings: Settings, args: argparse.Namespace, run_id: str | None = None
-) -> int:
-    from pipelines.ingest import new_run_id
-    from pipelines.validate import validate
+def cmd_validate(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.core.runs import new_run_id
+    from pipelines.quality.validate import validate
 
     result = validate(
         spark,
         settings.lake,
         settings.report,
-        run_id or new_run_id(),
-        quarantine=not getattr(args, "no_quarantine", False),
+        new_run_id(),
+        quarantine=not args.no_quarantine,
     )
     print(result.summary())
     return EXIT_OK if result.passed else EXIT_DATA
 
 
-def cmd_stats(
-    spark, settings: Settings, args: argparse.Namespace, run_id: str | None = None
-) -> int:
-    from pipelines.ingest import new_run_id
-    from pipelines.stats import compute_stats
+def cmd_stats(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.core.runs import new_run_id
+    from pipelines.pipeline import stats_folder
+    from pipelines.stats.stage import compute_stats
 
-    out = getattr(args, "out", None) or f"{settings.report.rstrip('/')}/stats"
-    print(compute_stats(spark, settings.lake, out, run_id or new_run_id()).summary())
+    out = args.out or stats_folder(settings)
+    print(compute_stats(spark, settings.lake, out, new_run_id()).summary())
     return EXIT_OK
 
 
 def cmd_report(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.dq_report import make_report
-    from pipelines.ingest import new_run_id
+    from pipelines.pipeline import run_report
 
-    result = make_report(spark, settings.lake, args.out or settings.report, new_run_id())
+    result = run_report(spark, settings.lake, args.out or settings.report)
     print(result.validation.summary())
     print(result.summary())
     return EXIT_OK if result.validation.passed else EXIT_DATA
 
 
 def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.ingest import explode, new_run_id
+    from pipelines.pipeline import run_pipeline
 
-    run_id = new_run_id()
-    timings: list[tuple[str, float]] = []
-
-    started = time.monotonic()
-    result = explode(
-        spark,
-        args.input,
-        settings.lake,
-        run_id=run_id,
-        staging=settings.staging,
-        limit_shards=args.limit_shards,
-    )
-    timings.append(("explode", time.monotonic() - started))
-    print(result.summary())
-
-    started = time.monotonic()
-    code = cmd_validate(spark, settings, args, run_id=run_id)
-    timings.append(("validate", time.monotonic() - started))
-
-    started = time.monotonic()
-    cmd_stats(spark, settings, args, run_id=run_id)
-    timings.append(("stats", time.monotonic() - started))
-
-    print(f"run {run_id} on lake {settings.lake}, report in {settings.report}")
-    for stage, seconds in timings:
+    result = run_pipeline(spark, settings, args.input, limit_shards=args.limit_shards)
+    print(result.explode.summary())
+    print(result.validation.summary())
+    print(result.stats.summary())
+    print(f"run {result.run_id} on lake {settings.lake}, report in {settings.report}")
+    for stage, seconds in result.timings:
         print(f"  stage {stage:<10} {seconds:8.1f} s")
-    return code
+    return EXIT_OK if result.validation.passed else EXIT_DATA
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from pipelines.generate import format_summary, generate
+    from pipelines.synth import format_summary, generate
 
     manifest = generate(
         args.out, videos=args.videos, seed=args.seed, shards=args.shards, faults=args.faults
@@ -241,10 +227,45 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_package(args: argparse.Namespace) -> int:
-    from pipelines.package import build_zip
+    from pipelines.core.package import build_zip
 
     print(build_zip(args.out))
     return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[..., int]] = {
+    "explode": cmd_explode,
+    "validate": cmd_validate,
+    "stats": cmd_stats,
+    "report": cmd_report,
+    "run": cmd_run,
+}
+WITHOUT_SPARK: dict[str, Callable[[argparse.Namespace], int]] = {
+    "generate": cmd_generate,
+    "package": cmd_package,
+}
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The one mapping from an error kind to the exit code."""
+    if isinstance(exc, UsageError):
+        return EXIT_USAGE
+    if isinstance(exc, A100mError):
+        return EXIT_DATA
+    return EXIT_USAGE
+
+
+def report_error(command: str, exc: BaseException) -> None:
+    """One clear line (or one per refused input) on stderr."""
+    if isinstance(exc, InputError):
+        print(f"a100m {command}: input refused, nothing was written:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+    elif isinstance(exc, A100mError):
+        print(f"a100m {command}: {exc}", file=sys.stderr)
+    else:  # Spark, Delta or file-system failure: the run's tables were rolled back
+        log.exception("a100m %s failed", command)
+        print(f"a100m {command}: failed, the lake was left as it was: {exc}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -256,34 +277,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
-
-    from pipelines.sources import InputError
-
     try:
-        if args.command == "generate":
-            return cmd_generate(args)
-        if args.command == "package":
-            return cmd_package(args)
-        action = {
-            "explode": cmd_explode,
-            "validate": cmd_validate,
-            "stats": cmd_stats,
-            "report": cmd_report,
-            "run": cmd_run,
-        }[args.command]
-        return _with_spark(args, action)
-    except InputError as exc:
-        print(f"a100m {args.command}: input refused, nothing was written:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return EXIT_DATA
-    except (SettingsError, ValueError) as exc:
-        print(f"a100m {args.command}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception as exc:  # Spark, Delta or file-system failure: tables were rolled back
-        log.exception("a100m %s failed", args.command)
-        print(f"a100m {args.command}: failed, the lake was left as it was: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        if args.command in WITHOUT_SPARK:
+            return WITHOUT_SPARK[args.command](args)
+        return _with_spark(args, COMMANDS[args.command])
+    except Exception as exc:
+        report_error(args.command, exc)
+        return exit_code_for(exc)
 
 
 if __name__ == "__main__":

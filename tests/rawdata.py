@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.schema import RAW_ARROW_SCHEMA
+from pipelines.core.raw import RAW_ARROW_SCHEMA
 
 
 def node(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipelines.cli import EXIT_OK, main
-from pipelines.lake import read_table
+from pipelines.core.lake import read_table
 from tests.rawdata import small_tree_video, write_raw
 
 

@@ -16,11 +16,11 @@ import pyspark
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from pipelines.generate import generate
-from pipelines.ingest import explode
-from pipelines.lake import read_table
-from pipelines.package import build_zip
-from pipelines.session import delta_coordinates
+from pipelines.core.lake import read_table
+from pipelines.core.package import build_zip
+from pipelines.core.session import delta_coordinates
+from pipelines.ingest.stage import explode
+from pipelines.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 SPARK_HOME = Path(pyspark.__file__).resolve().parent

@@ -143,8 +143,8 @@ def test_run_then_report(dag):
 
 
 def test_ships_the_pinned_delta_and_the_package_zip(dag):
-    from pipelines.package import ZIP_NAME
-    from pipelines.session import DELTA_CATALOG, DELTA_SQL_EXTENSION, delta_coordinates
+    from pipelines.core.package import ZIP_NAME
+    from pipelines.core.session import DELTA_CATALOG, DELTA_SQL_EXTENSION, delta_coordinates
 
     for task in dag.tasks.values():
         assert task["packages"] == delta_coordinates()

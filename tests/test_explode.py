@@ -8,11 +8,12 @@ from pyspark.sql import Row
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from pipelines.explode import nest, to_nodes, to_transcripts, to_videos
-from pipelines.ingest import explode
-from pipelines.lake import read_table
-from pipelines.schema import NODES_SCHEMA, RAW_SCHEMA, TRANSCRIPTS_SCHEMA, VIDEOS_SCHEMA
-from pipelines.sources import read_raw, resolve_inputs
+from pipelines.core.contracts import NODES_SCHEMA, RAW_SCHEMA, TRANSCRIPTS_SCHEMA, VIDEOS_SCHEMA
+from pipelines.core.lake import read_table
+from pipelines.core.records import nest
+from pipelines.ingest.flatten import to_nodes, to_transcripts, to_videos
+from pipelines.ingest.sources import read_raw, resolve_inputs
+from pipelines.ingest.stage import explode
 from tests.rawdata import columns_and_types, small_tree_video, write_raw
 
 

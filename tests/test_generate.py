@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -14,11 +16,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import generate as gen
-from pipelines.schema import RAW_ARROW_SCHEMA
+from pipelines import synth
+from pipelines.core.raw import GPT_MIN_SECONDS, RAW_ARROW_SCHEMA
+from pipelines.synth import writer
+from tests.conftest import REAL_SAMPLE, require_real_sample
 
-# The real sample (DESIGN.md section 2), read in place and never copied.
-SAMPLE = Path(__file__).resolve().parents[2] / "shared/data/action100m/examples.parquet"
+# The real sample (docs/data.md), read in place and never copied.
+SAMPLE = REAL_SAMPLE
 NA = "N/A"
 CLEAN = {"videos": 240, "seed": 7, "shards": 2}
 FAULTY = {"videos": 150, "seed": 11, "shards": 3, "faults": True}
@@ -27,13 +31,13 @@ FAULTY = {"videos": 150, "seed": 11, "shards": 3, "faults": True}
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("clean")
-    return out, gen.generate(out, **CLEAN)
+    return out, synth.generate(out, **CLEAN)
 
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("faulty")
-    return out, gen.generate(out, **FAULTY)
+    return out, synth.generate(out, **FAULTY)
 
 
 def read_all(out: Path, manifest: dict) -> list[tuple[str, pa.Table]]:
@@ -52,7 +56,7 @@ def text_field(nodes: pa.StructArray, *path: str) -> pa.Array:
 
 
 # ---------------------------------------------------------------------------------------------
-# A small checker of DESIGN.md section 3's rules. Each flag is (rule, file, row, node_id or None).
+# A small checker of the rules of docs/data.md. Each flag is (rule, file, row, node_id or None).
 # Tiling is flagged on the parent whose children do not tile it.
 # ---------------------------------------------------------------------------------------------
 
@@ -132,7 +136,7 @@ def check_video(v: dict[str, list], file: str, row: int) -> set[tuple]:
         if end <= start:
             flag("end_after_start", node)
         leaf = node not in children
-        if v["gpt"][i] != (not leaf and end - start >= gen.GPT_MIN_SECONDS):
+        if v["gpt"][i] != (not leaf and end - start >= GPT_MIN_SECONDS):
             flag("gpt_iff", node)
         if v["llama3"][i] != leaf:
             flag("llama3_iff", node)
@@ -203,12 +207,12 @@ def test_clean_data_breaks_no_rule(clean: tuple[Path, dict]) -> None:
     out, manifest = clean
     assert check_corpus(read_all(out, manifest)) == set()
     assert manifest["row_faults"] == [] and manifest["file_faults"] == []
-    assert set(manifest["counts"]) == set(gen.FAULT_KINDS)
+    assert set(manifest["counts"]) == set(synth.FAULT_KINDS)
     assert not any(manifest["counts"].values())
 
 
 def shape(table: pa.Table) -> dict[str, float]:
-    """The figures DESIGN.md section 3 quotes, for any table of the raw schema."""
+    """The figures docs/data.md quotes, for any table of the raw schema."""
     nodes = flat_nodes(table)
     counts = pc.list_value_length(table["nodes"]).to_numpy()
     level = nodes.field("level").to_numpy()
@@ -247,13 +251,16 @@ def shape(table: pa.Table) -> dict[str, float]:
     }
 
 
+def test_the_real_sample_has_the_figures_the_generator_is_tuned_to() -> None:
+    require_real_sample(SAMPLE)
+    real = shape(pq.read_table(SAMPLE))  # the sample's figures, as docs/data.md quotes them
+    assert real["gpt_share"] == pytest.approx(1237 / 4480)
+    assert real["na_rate"] == pytest.approx(42 / 1237)
+
+
 def test_shape_is_close_to_the_real_sample(clean: tuple[Path, dict]) -> None:
     out, manifest = clean
     ours = shape(pa.concat_tables(t for _, t in read_all(out, manifest)))
-    real = shape(pq.read_table(SAMPLE)) if SAMPLE.exists() else None
-    if real is not None:  # the sample's figures, as DESIGN.md quotes them
-        assert real["gpt_share"] == pytest.approx(1237 / 4480)
-        assert real["na_rate"] == pytest.approx(42 / 1237)
     assert ours["leaf_share"] == pytest.approx(0.5, abs=0.01)
     assert ours["gpt_share"] == pytest.approx(1237 / 4480, abs=0.03)
     assert ours["na_rate"] == pytest.approx(0.034, abs=0.01)
@@ -315,9 +322,9 @@ def test_long_text_never_repeats_across_videos(clean: tuple[Path, dict]) -> None
 
 
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
-    first = gen.generate(tmp_path / "a", videos=30, seed=3)
-    again = gen.generate(tmp_path / "b", videos=30, seed=3)
-    other = gen.generate(tmp_path / "c", videos=30, seed=4)
+    first = synth.generate(tmp_path / "a", videos=30, seed=3)
+    again = synth.generate(tmp_path / "b", videos=30, seed=3)
+    other = synth.generate(tmp_path / "c", videos=30, seed=4)
     name = first["files"][0]
     assert first == again
     a, b, c = (pq.read_table(tmp_path / d / name) for d in "abc")
@@ -334,8 +341,8 @@ def test_a_shard_generated_alone_equals_the_full_runs(
     for (out, manifest), config in ((clean, CLEAN), (faulty, FAULTY)):
         alone = tmp_path / f"alone-{config['seed']}"
         alone.mkdir()
-        result = gen.write_shard(alone, 1, **config)
-        name = gen.shard_name(1)
+        result = synth.write_shard(alone, 1, **config)
+        name = synth.shard_name(1)
         assert (alone / name).read_bytes() == (out / name).read_bytes()
         assert result["row_faults"] == [f for f in manifest["row_faults"] if f["file"] == name]
 
@@ -343,8 +350,8 @@ def test_a_shard_generated_alone_equals_the_full_runs(
 def test_shards_are_written_row_group_by_row_group(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(gen, "ROW_GROUP_VIDEOS", 16)
-    manifest = gen.generate(tmp_path, videos=50, seed=5)
+    monkeypatch.setattr(writer, "ROW_GROUP_VIDEOS", 16)
+    manifest = synth.generate(tmp_path, videos=50, seed=5)
     meta = pq.ParquetFile(tmp_path / manifest["files"][0]).metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [16, 16, 16, 2]
     assert check_corpus(read_all(tmp_path, manifest)) == set()
@@ -357,15 +364,22 @@ def test_shards_are_written_row_group_by_row_group(
 
 def test_fault_counts_match_the_manifest(faulty: tuple[Path, dict]) -> None:
     out, manifest = faulty
-    on_disk = json.loads((out / gen.MANIFEST).read_text())
+    on_disk = json.loads((out / synth.MANIFEST).read_text())
     assert on_disk == manifest
     kinds = Counter(f["kind"] for f in manifest["row_faults"] + manifest["file_faults"])
     assert dict(kinds) == {k: n for k, n in manifest["counts"].items() if n}
-    assert all(2 <= manifest["counts"][k] <= 3 for k in gen.ROW_FAULT_KINDS)
-    assert all(manifest["counts"][k] == 1 for k in gen.FILE_FAULT_KINDS)
+    assert all(2 <= manifest["counts"][k] <= 3 for k in synth.ROW_FAULT_KINDS)
+    assert all(manifest["counts"][k] == 1 for k in synth.FILE_FAULT_KINDS)
     videos = [(f["file"], f["row"]) for f in manifest["row_faults"]]
     assert len(set(videos)) == len(videos)  # never two faults on one video
-    assert set(gen.FAULT_KINDS) == set(gen.ROW_FAULT_KINDS) | set(gen.FILE_FAULT_KINDS)
+    assert set(synth.FAULT_KINDS) == set(synth.ROW_FAULT_KINDS) | set(synth.FILE_FAULT_KINDS)
+
+
+def test_broken_rules_cover_every_row_kind_but_the_duplicate_video() -> None:
+    # The duplicate video breaks no row rule: ingest refuses it (reason duplicate_video).
+    assert set(synth.BROKEN_RULES) == set(synth.ROW_FAULT_KINDS) - {"duplicate_video_across_shards"}
+    for rules in synth.BROKEN_RULES.values():
+        assert rules and all(n == "affected" or (type(n) is int and n > 0) for n in rules.values())
 
 
 def expected_flags(manifest: dict, files: dict[str, pa.Table]) -> set[tuple]:
@@ -462,13 +476,40 @@ def test_file_faults_are_really_broken(faulty: tuple[Path, dict]) -> None:
 
 def test_too_few_videos_for_faults_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least"):
-        gen.generate(tmp_path, videos=20, faults=True)
+        synth.generate(tmp_path, videos=20, faults=True)
     assert not any(tmp_path.iterdir())
 
 
 def test_summary_fits_a_screen(faulty: tuple[Path, dict], clean: tuple[Path, dict]) -> None:
     for _, manifest in (faulty, clean):
-        text = gen.format_summary(manifest)
+        text = synth.format_summary(manifest)
         assert len(text.splitlines()) <= 24
         assert max(len(line) for line in text.splitlines()) <= 100
-    assert "missing_root" in gen.format_summary(faulty[1])
+    assert "missing_root" in synth.format_summary(faulty[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Dependencies
+# ---------------------------------------------------------------------------------------------
+
+
+def test_synth_imports_neither_pyspark_nor_the_rest_of_pipelines() -> None:
+    package = Path(synth.__file__).parent
+    stems = sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
+    modules = ["pipelines.synth"] + [f"pipelines.synth.{stem}" for stem in stems]
+    code = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    )
+    loaded = json.loads(run.stdout)
+    assert len(modules) >= 7  # the package and its six modules
+    assert "pyspark" not in loaded
+    assert not [m for m in loaded if m.startswith("pyspark.")]
+    ours = [m for m in loaded if m.startswith("pipelines.")]
+    assert all(m.startswith(("pipelines.synth", "pipelines.core")) for m in ours), ours

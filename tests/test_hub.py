@@ -9,11 +9,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.cli import EXIT_DATA, main
-from pipelines.generate import generate
-from pipelines.hub import HubError, glob_pattern, parse_hub_input, staged_uri
-from pipelines.ingest import explode
-from pipelines.lake import read_table
-from pipelines.sources import InputError, resolve_inputs
+from pipelines.core.errors import HubError, InputError
+from pipelines.core.lake import read_table
+from pipelines.ingest.hub import glob_pattern, parse_hub_input, staged_uri
+from pipelines.ingest.sources import resolve_inputs
+from pipelines.ingest.stage import explode
+from pipelines.synth import generate
 from tests.hubserver import HubServer
 
 REPO = "facebook/action100m-preview"
@@ -76,7 +77,7 @@ def test_hub_shards_are_fetched_ingested_and_never_fetched_again(
 
 
 def test_an_interrupted_run_resumes_with_the_shards_it_had_not_staged(hub, hub_repo, tmp_path):
-    from pipelines.hub import stage_hub_input
+    from pipelines.ingest.hub import stage_hub_input
 
     # A run staged two shards, then stopped before ingesting (killed, or the lake was away).
     staged, _ = stage_hub_input(SHARDS, tmp_path, 2, ingested={})
@@ -153,7 +154,7 @@ def test_hub_uris_and_globs():
 
 
 def test_object_store_uris_pass_through_unchanged_and_a_missing_connector_is_named(spark):
-    from pipelines.lake import table_path
+    from pipelines.core.lake import table_path
 
     for root in ("s3a://bucket/lake", "gs://bucket/lake", "abfss://c@acct.dfs.core.windows.net/lake",
                  "hdfs://namenode:8020/lake"):  # fmt: skip

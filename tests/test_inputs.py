@@ -6,10 +6,10 @@ import pyarrow as pa
 import pytest
 
 from pipelines.cli import EXIT_DATA, main
-from pipelines.ingest import explode
-from pipelines.lake import table_path, table_version
-from pipelines.schema import METADATA, NODE, RAW_ARROW_SCHEMA
-from pipelines.sources import InputError
+from pipelines.core.errors import InputError
+from pipelines.core.lake import table_path, table_version
+from pipelines.core.raw import METADATA, NODE, RAW_ARROW_SCHEMA
+from pipelines.ingest.stage import explode
 from tests.rawdata import small_tree_video, write_raw
 
 

@@ -7,9 +7,9 @@ import shutil
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
-from pipelines.explode import DUPLICATE_VIDEO, VIDEO_ALREADY_INGESTED
-from pipelines.ingest import EXPLODE_TABLES, explode
-from pipelines.lake import read_table, table_path, table_version
+from pipelines.core.lake import read_table, table_path, table_version
+from pipelines.ingest.flatten import DUPLICATE_VIDEO, VIDEO_ALREADY_INGESTED
+from pipelines.ingest.stage import EXPLODE_TABLES, explode
 from tests.rawdata import small_tree_video, write_raw
 
 DATA_TABLES = ("videos", "nodes", "transcripts")

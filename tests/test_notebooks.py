@@ -36,10 +36,10 @@ def kernel() -> str:
 @pytest.fixture(scope="module")
 def built_lake(spark, tmp_path_factory) -> SimpleNamespace:
     """A small lake with every table the notebooks read: videos, nodes and the stats tables."""
-    from pipelines.generate import generate
-    from pipelines.ingest import explode
-    from pipelines.lake import table_path
-    from pipelines.stats import compute_stats
+    from pipelines.core.lake import table_path
+    from pipelines.ingest.stage import explode
+    from pipelines.stats.stage import compute_stats
+    from pipelines.synth import generate
 
     tmp = tmp_path_factory.mktemp("notebook-lake")
     lake = str(tmp / "lake")

@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
-from pipelines.ingest import explode
-from pipelines.lake import table_path
+from pipelines.core.lake import table_path
+from pipelines.ingest.stage import explode
 
 
 @pytest.fixture(scope="module")

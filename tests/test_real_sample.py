@@ -9,11 +9,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.explode import nest
-from pipelines.ingest import explode
-from pipelines.lake import read_table
-from pipelines.schema import RAW_ARROW_SCHEMA
-from tests.conftest import REAL_SAMPLE_JSON
+from pipelines.core.lake import read_table
+from pipelines.core.raw import RAW_ARROW_SCHEMA
+from pipelines.core.records import nest
+from pipelines.ingest.stage import explode
+from tests.conftest import REAL_SAMPLE_JSON, require_real_sample
 
 
 def _nested_back(spark, lake) -> pa.Table:
@@ -80,6 +80,7 @@ def test_derived_columns_agree_with_the_real_data_facts(spark, sample_lake):
 
 
 def test_the_json_form_ingests_like_the_parquet_row(spark, real_sample, tmp_path):
+    require_real_sample(REAL_SAMPLE_JSON)
     lake = str(tmp_path / "lake")
     explode(spark, [str(REAL_SAMPLE_JSON)], lake)
     back = _nested_back(spark, lake)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from pipelines.cli import EXIT_DATA, EXIT_OK, main
-from pipelines.lake import read_table
+from pipelines.core.lake import read_table
 from tests.rawdata import small_tree_video, write_raw
 
 

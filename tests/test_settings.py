@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.session import delta_coordinates, session_conf
-from pipelines.settings import SettingsError, load_settings, parse_spark_conf
+from pipelines.core.errors import SettingsError
+from pipelines.core.session import delta_coordinates, session_conf
+from pipelines.core.settings import load_settings, parse_spark_conf
 
 
 def test_local_settings_file_is_read():
@@ -62,3 +63,55 @@ def test_session_conf_enables_delta_from_maven_or_local_jars():
 def test_the_session_has_delta(spark):
     assert spark.conf.get("spark.sql.extensions") == "io.delta.sql.DeltaSparkSessionExtension"
     assert spark.conf.get("spark.sql.catalog.spark_catalog").endswith("DeltaCatalog")
+
+
+def _file(tmp_path, text: str):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    return path
+
+
+BASE = "lake: lake\nspark:\n  master: local[1]\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("lake: [a, b]\nspark:\n  master: local[1]\n", "lake must be text, found a list"),
+        (BASE + "  conf: [a, b]\n", "spark.conf must be a mapping or null, found a list"),
+        (BASE + "lakes: x\n", "unknown setting lakes; did you mean lake?"),
+        (BASE + "  mastr: x\n", "unknown setting spark.mastr; did you mean spark.master?"),
+        (
+            BASE + "  conf:\n    spark.driver.memroy: 4g\n",
+            "spark.driver.memroy is not a Spark property; did you mean spark.driver.memory?",
+        ),
+        (
+            BASE + "  conf:\n    spark.sql.shuffle.partitions: abc\n",
+            "spark.sql.shuffle.partitions='abc' must be a positive integer",
+        ),
+        (
+            BASE + "  conf:\n    spark.driver.memory: [1]\n",
+            "spark.conf.spark.driver.memory must be",
+        ),
+        ("spark:\n  master: local[1]\n", "missing setting 'lake'"),
+        (BASE + "log_level: LOUD\n", "log_level 'LOUD' is not one of"),
+        ("- a\n- b\n", "expected a mapping of settings, found a list"),
+    ],
+)
+def test_bad_settings_files_are_refused_with_the_key_named(tmp_path, text, message):
+    path = _file(tmp_path, text)
+    with pytest.raises(SettingsError) as refused:
+        load_settings(path=path)
+    assert message in str(refused.value) and str(path) in str(refused.value)
+
+
+def test_bad_spark_flags_are_refused_before_spark_starts():
+    settings = load_settings("local")
+    with pytest.raises(SettingsError, match="must be a positive integer"):
+        settings.with_overrides(spark_conf={"spark.sql.shuffle.partitions": "-5"})
+
+
+def test_section_variables_override_nested_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("A100M_SPARK__MASTER", "local[3]")
+    monkeypatch.setenv("A100M_SAMPLE", "/not/a/setting")  # not a setting: left alone
+    assert load_settings(path=_file(tmp_path, BASE)).master == "local[3]"

@@ -9,37 +9,22 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
-from pipelines.checks import CHECK_PREFIX
 from pipelines.cli import EXIT_DATA, EXIT_OK, EXIT_USAGE, main
-from pipelines.explode import nest
-from pipelines.generate import generate
-from pipelines.ingest import explode
-from pipelines.lake import read_table
-from pipelines.schema import RAW_SCHEMA
-from pipelines.sources import read_raw, resolve_inputs
-from pipelines.suites import load_suites
-from pipelines.validate import build_frames, validate
+from pipelines.core.contracts import RAW_SCHEMA
+from pipelines.core.lake import read_table
+from pipelines.core.records import nest
+from pipelines.ingest.sources import read_raw, resolve_inputs
+from pipelines.ingest.stage import explode
+from pipelines.quality.rules import CHECK_PREFIX, RULES, WARN
+from pipelines.quality.suites import load_suites
+from pipelines.quality.validate import build_frames, validate
+from pipelines.synth import BROKEN_RULES, generate
 
-# What each injected fault must make each fail-severity check flag, per injection (DESIGN.md
-# section 5 and the fault definitions in pipelines/generate.py). "affected" = len(affected_nodes).
-EXPECTED_PER_FAULT: dict[str, dict[str, int | str]] = {
-    "duplicate_node_id": {"node_key_unique": 2},
-    "orphan_parent": {"parent_exists": 1},
-    "second_root": {"one_root": 1},
-    "missing_root": {"one_root": 1, "parent_exists": 2},
-    "child_outside_parent": {"inside_parent": 1, "tiles_parent": 1},
-    "sibling_gap": {"tiles_parent": 1},
-    "sibling_overlap": {"tiles_parent": 1},
-    "level_jump": {"level_is_parent_plus_one": 1},
-    # the leaf ends where it starts, so its sibling no longer starts where it ends
-    "end_not_after_start": {"end_after_start": 1, "tiles_parent": 1},
-    "negative_start": {"start_non_negative": "affected", "root_starts_at_zero": 1},
-    "gpt_on_short_node": {"gpt_iff_internal_4s": 1},
-    "gpt_on_leaf": {"gpt_iff_internal_4s": 1},
-    "leaf_without_llama3": {"llama3_iff_leaf": 1},
-    "inconsistent_na": {"na_coupling": 1},
-}
-WARN_CHECKS = {"end_within_video_duration", "end_within_video_duration_1s"}
+# What each injected fault must make each fail-severity rule flag, per injection: the generator
+# declares it (pipelines/synth/faults.py), by the registry's rule names. "affected" means
+# len(affected_nodes).
+EXPECTED_PER_FAULT = BROKEN_RULES
+WARN_CHECKS = {r.name for r in RULES if r.severity == WARN}
 
 
 @pytest.fixture(scope="module")

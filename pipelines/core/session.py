@@ -10,7 +10,7 @@ import pyspark
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
-from pipelines.settings import Settings
+from pipelines.core.settings import Settings
 
 DELTA_SQL_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
@@ -34,6 +34,9 @@ def session_conf(settings: Settings) -> dict[str, str]:
         "spark.app.name": settings.app_name,
         "spark.sql.extensions": DELTA_SQL_EXTENSION,
         "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
+        # The check frames partition nodes by video once; joins on (video_uid, x) then reuse
+        # that partitioning instead of shuffling the nodes again.
+        "spark.sql.requireAllClusterKeysForCoPartition": "false",
         **settings.spark_conf,
     }
     if settings.delta_jars:

@@ -8,6 +8,7 @@ unreadable file is refused with an error naming the file.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,18 +23,12 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import from_arrow_schema, from_arrow_type
 
-from pipelines.schema import RAW_ARROW_SCHEMA, RAW_SCHEMA, SOURCE_FILE, SOURCE_ROW
+from pipelines.core.contracts import RAW_SCHEMA, SOURCE_FILE, SOURCE_ROW
+from pipelines.core.errors import InputError
+from pipelines.core.raw import RAW_ARROW_SCHEMA
 
 PARQUET = "parquet"
 JSON = "json"
-
-
-class InputError(ValueError):
-    """An input that cannot be ingested as it is; the message names the file (and field)."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
 
 
 @dataclass(frozen=True)
@@ -260,6 +255,8 @@ def read_json_rows(source: SourceFile) -> pa.Table:
     )
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+
 _INT_RANGES = {
     pa.int16(): (-(2**15), 2**15 - 1),
     pa.int32(): (-(2**31), 2**31 - 1),
@@ -299,6 +296,9 @@ def _value_problems(value: Any, arrow_type: pa.DataType, path: str) -> list[str]
         ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
     elif pa.types.is_floating(arrow_type):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and arrow_type == pa.float32() and math.isfinite(value) and abs(value) > FLOAT32_MAX:
+            # float32 would store it as infinity: refused, since nothing may be coerced
+            return [f"{path}: {value!r:.40} is too large for float"]
     else:  # the raw schema holds no other type
         ok = False
     return [] if ok else [f"{path}: expected {expected}, found {_py_type(value)} {value!r:.40}"]

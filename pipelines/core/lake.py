@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -22,6 +24,20 @@ def table_path(lake: str, table: str) -> str:
     if "://" not in lake and not lake.startswith("file:"):
         lake = os.path.abspath(lake)
     return f"{lake.rstrip('/')}/{table}"
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write a local file whole: a reader never sees half of it, a crash leaves the old one."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def table_version(spark: SparkSession, path: str) -> int | None:

@@ -16,16 +16,7 @@ from datetime import UTC, datetime
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pipelines.explode import (
-    count_reasons,
-    quarantine_records,
-    rank_copies,
-    to_nodes,
-    to_transcripts,
-    to_videos,
-)
-from pipelines.lake import LakeWrite, lake_write, read_table, table_path, table_version
-from pipelines.schema import (
+from pipelines.core.contracts import (
     INGEST_LOG_SCHEMA,
     NODES_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -34,7 +25,17 @@ from pipelines.schema import (
     TRANSCRIPTS_SCHEMA,
     VIDEOS_SCHEMA,
 )
-from pipelines.sources import (
+from pipelines.core.lake import LakeWrite, lake_write, read_table, table_path, table_version
+from pipelines.core.records import count_reasons, quarantine_records
+from pipelines.core.runs import new_run_id
+from pipelines.ingest.flatten import (
+    rank_copies,
+    to_nodes,
+    to_transcripts,
+    to_videos,
+)
+from pipelines.ingest.hub import is_hub_input, stage_hub_input
+from pipelines.ingest.sources import (
     SourceFile,
     check_sources,
     read_raw,
@@ -77,13 +78,6 @@ class ExplodeResult:
         return "\n".join(lines)
 
 
-def new_run_id(now: datetime | None = None) -> str:
-    import uuid
-
-    now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-
-
 def logged_files(spark: SparkSession, lake: str) -> set[tuple[str, int, int]]:
     """(URI, size, modification time in ms) of every file in the ingest log."""
     if table_version(spark, table_path(lake, "ingest_log")) is None:
@@ -114,8 +108,6 @@ def stage_inputs(
     """Replace each hf:// input by its staged shards (fetched unless already ingested); other
     inputs (local, s3a://, gs://, abfss://, hdfs://) pass through unchanged.
     Returns (inputs to resolve, staged shards skipped as already ingested)."""
-    from pipelines.hub import is_hub_input, stage_hub_input
-
     if not any(is_hub_input(given) for given in inputs):
         return inputs, []
     # A hub shard is not local yet: its staged URI and the size the hub reports identify it.
@@ -143,7 +135,7 @@ def explode(
     """Ingest the raw files named by inputs into the lake; all tables change, or none does.
 
     hf:// inputs are first fetched into staging (the first limit_shards shards of each, leaving
-    out those already ingested); see pipelines.hub.
+    out those already ingested); see pipelines.ingest.hub.
     """
     started = time.monotonic()
     run_id = run_id or new_run_id()

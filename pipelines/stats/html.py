@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import io
 import math
-from html import escape
 from typing import Any
 
-from pipelines.stats import BUCKET_LABELS
+from pipelines.core.html import number, page, text
+from pipelines.stats.spec import BUCKET_LABELS
 
 TOP_VERBS_CHART = 20
 SUNBURST_VERBS = 10
@@ -27,38 +27,15 @@ WORD_FIELDS = (
     ("summary_detailed", "detailed summary"),
 )
 
-CSS = """
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
-       color: #1f2933; background: #f5f7fa; }
-main { max-width: 1100px; margin: 0 auto; padding: 24px; }
-h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 32px 0 8px; }
-.meta { color: #52606d; font-size: 12px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
-.card { background: #fff; border-radius: 6px; padding: 10px 12px; box-shadow: 0 1px 2px #0002; }
-.card .v { font-size: 20px; font-weight: 600; } .card .k { color: #52606d; font-size: 12px; }
-table { border-collapse: collapse; background: #fff; margin: 6px 0; font-size: 13px; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #e4e7eb; text-align: left; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 14px; }
-figure { background: #fff; margin: 0; padding: 8px; border-radius: 6px; box-shadow: 0 1px 2px #0002; }
-figure img { width: 100%; height: auto; } figcaption { color: #52606d; font-size: 12px; }
-.note { color: #52606d; font-size: 12px; max-width: 900px; }
-"""
-
 
 def render_report(doc: dict[str, Any]) -> str:
     """The whole HTML page for one stats run."""
     figures = {row["name"]: row for row in doc["summary"]}
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Action100M corpus statistics - run {escape(str(doc['run_id']))}</title>",
-        f"<style>{CSS}</style></head><body><main>",
         "<h1>Action100M corpus statistics</h1>",
-        f'<p class="meta">run {_e(doc["run_id"])} &middot; computed {_e(doc["computed_at"])} '
-        f"&middot; lake {_e(doc['lake'])} &middot; nodes version {_e(doc['nodes_version'])}, "
-        f"videos version {_e(doc['videos_version'])}</p>",
+        f'<p class="meta">run {text(doc["run_id"])} &middot; computed {text(doc["computed_at"])} '
+        f"&middot; lake {text(doc['lake'])} &middot; nodes version {text(doc['nodes_version'])}, "
+        f"videos version {text(doc['videos_version'])}</p>",
         _headline(figures),
         "<h2>Beside the paper</h2>",
         _paper_table(doc, figures),
@@ -109,28 +86,13 @@ def render_report(doc: dict[str, Any]) -> str:
         "last word of the noun phrase after it. Duplicate groups compare brief actions "
         "lowercased with white space collapsed. Shares are of all nodes (buckets, coverage), of "
         "annotated nodes (N/A rate) or of real actions (verbs, actors).</p>",
-        "</main></body></html>",
     ]
-    return "\n".join(parts) + "\n"
+    return page(f"Action100M corpus statistics - run {doc['run_id']}", "\n".join(parts))
 
 
 # ---------------------------------------------------------------------------------------------
 # Formatting
 # ---------------------------------------------------------------------------------------------
-
-
-def _e(value: Any) -> str:
-    return escape("-" if value is None else str(value))
-
-
-def _fmt(value: Any, unit: str = "") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if unit == "share":
-        return f"{100 * value:.2f}%"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}"
-    return f"{int(value):,}"
 
 
 def _value(figures: dict[str, dict], name: str) -> Any:
@@ -152,8 +114,8 @@ def _headline(figures: dict[str, dict]) -> str:
         ("depth_max", "deepest level", ""),
     ]
     items = "".join(
-        f'<div class="card"><div class="v">{escape(_fmt(_value(figures, name), unit))}</div>'
-        f'<div class="k">{escape(label)}</div></div>'
+        f'<div class="card"><div class="v">{text(number(_value(figures, name), unit))}</div>'
+        f'<div class="k">{text(label)}</div></div>'
         for name, label, unit in cards
     )
     return f'<div class="cards">{items}</div>'
@@ -173,8 +135,8 @@ def _paper_table(doc: dict[str, Any], figures: dict[str, dict]) -> str:
     na = figures.get("na_rate")
     rows.append(('"N/A" brief actions', na["value"], na["paper_value"], "share"))
     body = "".join(
-        f"<tr><td>{escape(label)}</td><td class='n'>{escape(_fmt(ours, unit))}</td>"
-        f"<td class='n'>{escape(_fmt(paper, unit))}</td></tr>"
+        f"<tr><td>{text(label)}</td><td class='n'>{text(number(ours, unit))}</td>"
+        f"<td class='n'>{text(number(paper, unit))}</td></tr>"
         for label, ours, paper, unit in rows
     )
     paper = doc["paper"]["top_duplicates"]
@@ -182,9 +144,9 @@ def _paper_table(doc: dict[str, Any], figures: dict[str, dict]) -> str:
     ours += [None] * (len(paper) - len(ours))
     members = {d["action"]: d["members"] for d in doc["duplicates"]}
     dup_rows = "".join(
-        f"<tr><td class='n'>{i}</td><td>{_e(mine and mine['action'])}</td>"
-        f"<td class='n'>{_e(mine and mine['members'])}</td><td>{_e(theirs)}</td>"
-        f"<td class='n'>{_e(members.get(theirs))}</td></tr>"
+        f"<tr><td class='n'>{i}</td><td>{text(mine and mine['action'])}</td>"
+        f"<td class='n'>{text(mine and mine['members'])}</td><td>{text(theirs)}</td>"
+        f"<td class='n'>{text(members.get(theirs))}</td></tr>"
         for i, (mine, theirs) in enumerate(zip(ours, paper, strict=True), 1)
     )
     return (
@@ -193,7 +155,7 @@ def _paper_table(doc: dict[str, Any], figures: dict[str, dict]) -> str:
         '<table class="paper"><tr><th class="n">#</th><th>most duplicated brief actions (ours)</th>'
         '<th class="n">nodes</th><th>the paper\'s</th><th class="n">nodes here</th></tr>'
         f"{dup_rows}</table>"
-        f'<p class="note">Paper: {escape(doc["paper"]["source"])}.</p>'
+        f'<p class="note">Paper: {text(doc["paper"]["source"])}.</p>'
     )
 
 
@@ -201,7 +163,7 @@ def _rows_table(rows: list[dict], columns: list[tuple[str, str, bool]]) -> str:
     if not rows:
         return '<p class="note">none</p>'
     head = "".join(
-        f"<th{' class=n' if num else ''}>{escape(label)}</th>" for _, label, num in columns
+        f"<th{' class=n' if num else ''}>{text(label)}</th>" for _, label, num in columns
     )
     body = []
     for row in rows:
@@ -210,9 +172,9 @@ def _rows_table(rows: list[dict], columns: list[tuple[str, str, bool]]) -> str:
             value = row.get(key)
             if num:
                 unit = "share" if key == "share" or row.get("unit") == "share" else ""
-                cells.append(f"<td class='n'>{escape(_fmt(value, unit))}</td>")
+                cells.append(f"<td class='n'>{text(number(value, unit))}</td>")
             else:
-                cells.append(f"<td>{_e(value)}</td>")
+                cells.append(f"<td>{text(value)}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
@@ -306,12 +268,12 @@ def _charts(doc: dict[str, Any]) -> list[str]:
         try:
             svg = draw(doc)
         except _NoData:
-            out.append(f"<figure><figcaption>{escape(caption)}: no data</figcaption></figure>")
+            out.append(f"<figure><figcaption>{text(caption)}: no data</figcaption></figure>")
             continue
         data = base64.b64encode(svg).decode("ascii")
         out.append(
-            f'<figure><img alt="{escape(caption)}" src="data:image/svg+xml;base64,{data}">'
-            f"<figcaption>{escape(caption)}</figcaption></figure>"
+            f'<figure><img alt="{text(caption)}" src="data:image/svg+xml;base64,{data}">'
+            f"<figcaption>{text(caption)}</figcaption></figure>"
         )
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from pipelines.resources import files_with_suffix, project_folder
+from pipelines.core.resources import files_with_suffix, project_folder
 
 ZIP_NAME = "a100m-pipelines.zip"
 
@@ -13,7 +13,7 @@ ZIP_NAME = "a100m-pipelines.zip"
 def build_zip(out: str | Path) -> Path:
     """Write out/a100m-pipelines.zip: the pipelines package with conf/ and expectations/ inside
     it as _conf/ and _expectations/, where the loaders look when there is no checkout."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     target = Path(out) / ZIP_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def project_folder(name: str) -> Traversable:
-    checkout = Path(__file__).resolve().parent.parent / name
+    checkout = Path(__file__).resolve().parents[2] / name
     if checkout.is_dir():
         return checkout
     return resources.files("pipelines") / f"_{name}"

@@ -21,19 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from pipelines.sources import InputError
+from pipelines.core.errors import HubError
 
 HF_SCHEME = "hf://"
 _HF_URI = re.compile(
     r"^hf://datasets/(?P<owner>[^/@]+)/(?P<name>[^/@]+)(?:@(?P<rev>[^/]+))?/(?P<glob>.+)$"
 )
-
-
-class HubError(InputError):
-    """A hub input that cannot be fetched; the one-line message says what to do."""
-
-    def __init__(self, message: str):
-        super().__init__([message])
 
 
 @dataclass(frozen=True)

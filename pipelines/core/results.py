@@ -1,0 +1,80 @@
+"""What a validation run found, as plain data: shared by the quality stage that produces it and
+the report that presents it (neither imports the other)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FAIL_SEVERITY = "critical"  # Great Expectations' name for the project's fail severity
+
+
+@dataclass
+class CheckOutcome:
+    suite: str
+    asset: str
+    check_id: str
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    observed_value: str | None
+    element_count: int | None
+    unexpected_count: int | None
+    unexpected_percent: float | None
+    examples: list[str]
+
+    @property
+    def level(self) -> str:
+        return "fail" if self.severity == FAIL_SEVERITY else "warn"
+
+
+@dataclass
+class ValidationResult:
+    run_id: str
+    versions: dict[str, int | None]
+    outcomes: list[CheckOutcome] = field(default_factory=list)
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    quarantined_videos: int = 0
+    quarantine_total_by_reason: dict[str, int] = field(default_factory=dict)
+    data_docs: str | None = None
+    results_dir: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == FAIL_SEVERITY]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        verdict = "PASSED" if self.passed else f"FAILED ({len(self.failed)} fail-severity checks)"
+        lines = [
+            f"validate run {self.run_id}: {verdict}; {len(self.outcomes)} expectations on "
+            + ", ".join(f"{t} v{v}" for t, v in self.versions.items())
+            + f" in {self.seconds:.1f} s"
+        ]
+        noteworthy = [o for o in self.outcomes if not o.success or (o.unexpected_count or 0) > 0]
+        for o in sorted(noteworthy, key=lambda o: (o.success, o.level, o.suite, o.check_id)):
+            status = (
+                "FAIL"
+                if not o.success and o.level == "fail"
+                else ("WARN" if not o.success else "note")
+            )
+            count = "" if o.unexpected_count is None else f"{o.unexpected_count:>8} rows"
+            observed = "" if o.unexpected_count is not None else f" observed {o.observed_value}"
+            lines.append(f"  {status} [{o.level}] {o.suite}.{o.check_id:<32} {count}{observed}")
+            if o.examples:
+                lines.append(f"       e.g. {o.examples[0][:110]}")
+        if self.quarantined_videos:
+            lines.append(f"  quarantined {self.quarantined_videos} videos in this run:")
+            for reason, count in sorted(self.quarantined_by_reason.items()):
+                lines.append(f"    {count:>8} videos  {reason}")
+        if self.quarantine_total_by_reason:
+            lines.append("  quarantine table, records per reason (all runs):")
+            for reason, count in sorted(self.quarantine_total_by_reason.items()):
+                lines.append(f"    {count:>8}  {reason}")
+        if self.data_docs:
+            lines.append(f"  Data Docs: {self.data_docs}")
+        return "\n".join(lines)

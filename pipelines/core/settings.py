@@ -1,0 +1,281 @@
+"""Settings: conf/<env>.yaml, then environment variables, then command-line flags (last wins).
+
+The file is checked against a strict schema: an unknown key (with the nearest known one named), a
+value of the wrong type, or a Spark property whose value would make Spark fail or hang before the
+session starts is refused with one line naming the file and the key. Environment variables:
+`A100M_<KEY>` or `A100M_<SECTION>__<KEY>` for any setting (`A100M_LAKE=/data/lake`,
+`A100M_SPARK__MASTER=local[4]`), plus the shortcuts in ENV_SHORTCUTS. Spark properties are set with
+`--spark-conf KEY=VALUE`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipelines.core.errors import SettingsError
+from pipelines.core.resources import files_with_suffix, project_folder
+
+ENV_PREFIX = "A100M_"
+
+# Top-level keys and the keys of the `spark` section, with their types.
+TOP_KEYS: dict[str, tuple[type, ...]] = {
+    "lake": (str,),
+    "report": (str,),
+    "staging": (str,),
+    "log_level": (str,),
+    "spark": (dict,),
+}
+SPARK_KEYS: dict[str, tuple[type, ...]] = {
+    "master": (str,),
+    "app_name": (str,),
+    "delta_packages": (str, type(None)),
+    "delta_jars": (str, type(None)),
+    "conf": (dict, type(None)),
+}
+REQUIRED = (("lake",), ("spark", "master"))
+LOG_LEVELS = ("ALL", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF", "TRACE")
+
+# Older names kept working: variable -> (section path, key).
+ENV_SHORTCUTS: dict[str, tuple[str, ...]] = {
+    "A100M_SPARK_MASTER": ("spark", "master"),
+    "A100M_DELTA_PACKAGES": ("spark", "delta_packages"),
+    "A100M_DELTA_JARS": ("spark", "delta_jars"),
+}
+
+_SIZE = re.compile(r"^\d+[kKmMgGtTpP]?[bB]?$")
+
+
+def _positive_int(value: str) -> bool:
+    return value.isdigit() and int(value) > 0
+
+
+def _boolean(value: str) -> bool:
+    return value.lower() in ("true", "false")
+
+
+def _size(value: str) -> bool:
+    return bool(_SIZE.match(value))
+
+
+# Spark properties the project sets or documents, with the form their value must have. A value
+# of the wrong form makes Spark fail late or, for some, hang before the session starts; and a key
+# within a typo of one of these (spark.driver.memroy) is refused instead of silently ignored.
+SPARK_PROPERTIES: dict[str, tuple[Callable[[str], bool], str]] = {
+    "spark.driver.memory": (_size, "a size such as 4g"),
+    "spark.executor.memory": (_size, "a size such as 4g"),
+    "spark.driver.maxResultSize": (_size, "a size such as 1g"),
+    "spark.executor.cores": (_positive_int, "a positive integer"),
+    "spark.executor.instances": (_positive_int, "a positive integer"),
+    "spark.cores.max": (_positive_int, "a positive integer"),
+    "spark.sql.shuffle.partitions": (_positive_int, "a positive integer"),
+    "spark.default.parallelism": (_positive_int, "a positive integer"),
+    "spark.databricks.delta.snapshotPartitions": (_positive_int, "a positive integer"),
+    "spark.sql.adaptive.enabled": (_boolean, "true or false"),
+    "spark.ui.enabled": (_boolean, "true or false"),
+    "spark.ui.showConsoleProgress": (_boolean, "true or false"),
+    "spark.databricks.delta.optimizeWrite.enabled": (_boolean, "true or false"),
+    "spark.sql.session.timeZone": (lambda v: bool(v.strip()), "a time zone such as UTC"),
+    "spark.sql.parquet.compression.codec": (
+        lambda v: v in ("none", "uncompressed", "snappy", "gzip", "lzo", "brotli", "lz4", "zstd"),
+        "a Parquet codec such as zstd",
+    ),
+    "spark.hadoop.parquet.compression.codec.zstd.level": (
+        lambda v: v.lstrip("-").isdigit(),
+        "an integer",
+    ),
+    "spark.ui.port": (_positive_int, "a port number"),
+    "spark.driver.host": (lambda v: bool(v.strip()), "a host name"),
+    "spark.jars": (lambda v: True, "paths"),
+    "spark.jars.packages": (lambda v: True, "Maven coordinates"),
+    "spark.submit.pyFiles": (lambda v: True, "paths"),
+    "spark.network.timeout": (lambda v: bool(re.match(r"^\d+(ms|s|m|min|h)?$", v)), "a duration"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    lake: str
+    report: str
+    staging: str
+    log_level: str
+    master: str
+    app_name: str
+    delta_packages: str | None
+    delta_jars: str | None
+    spark_conf: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    def with_overrides(
+        self,
+        lake: str | None = None,
+        report: str | None = None,
+        master: str | None = None,
+        staging: str | None = None,
+        spark_conf: dict[str, str] | None = None,
+    ) -> Settings:
+        """Apply command-line flags; None leaves a setting as it is."""
+        conf = {**self.spark_conf, **(spark_conf or {})}
+        check_spark_conf(conf, "--spark-conf")
+        return replace(
+            self,
+            lake=lake if lake is not None else self.lake,
+            report=report if report is not None else self.report,
+            staging=staging if staging is not None else self.staging,
+            master=master if master is not None else self.master,
+            spark_conf=conf,
+        )
+
+
+def conf_dir() -> Traversable:
+    """conf/ of a source checkout, else the copy packaged into the wheel or zip."""
+    return project_folder("conf")
+
+
+def load_settings(env: str | None = None, path: str | Path | None = None) -> Settings:
+    """Read conf/<env>.yaml (or the file at path), check it, and apply A100M_* variables."""
+    env = env or os.environ.get(f"{ENV_PREFIX}ENV", "local")
+    file: Traversable = Path(path) if path else conf_dir() / f"{env}.yaml"
+    if not file.is_file():
+        known = [f.name.removesuffix(".yaml") for f in files_with_suffix(conf_dir(), ".yaml")]
+        raise SettingsError(f"settings file {file} not found (known environments: {known})")
+    try:
+        raw: Any = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{file}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{file}: expected a mapping of settings, found {_type(raw)}")
+
+    for variable, keys in _environment_overrides().items():
+        section = raw
+        for key in keys[:-1]:
+            section = section.setdefault(key, {})
+            if not isinstance(section, dict):
+                raise SettingsError(f"{variable}: {key} is not a section")
+        section[keys[-1]] = os.environ[variable]
+
+    _check_schema(raw, str(file))
+    spark = raw.get("spark") or {}
+    conf = {
+        str(k): _conf_value(v, f"{file}: spark.conf.{k}")
+        for k, v in (spark.get("conf") or {}).items()
+    }
+    check_spark_conf(conf, f"{file}: spark.conf")
+    return Settings(
+        env=env,
+        lake=raw["lake"],
+        report=raw.get("report", "reports"),
+        staging=raw.get("staging", "staging"),
+        log_level=raw.get("log_level", "WARN"),
+        master=spark["master"],
+        app_name=spark.get("app_name", "a100m"),
+        delta_packages=_optional(spark.get("delta_packages", "auto")),
+        delta_jars=_optional(spark.get("delta_jars")),
+        spark_conf=conf,
+        source=str(file),
+    )
+
+
+def _environment_overrides() -> dict[str, tuple[str, ...]]:
+    """A100M_* variables that name a setting -> its key path. Others (A100M_ENV, the tests'
+    A100M_SAMPLE) are not settings and are left alone."""
+    found: dict[str, tuple[str, ...]] = {}
+    for variable in sorted(os.environ):
+        if variable in ENV_SHORTCUTS:
+            found[variable] = ENV_SHORTCUTS[variable]
+        elif variable.startswith(ENV_PREFIX):
+            keys = tuple(k.lower() for k in variable[len(ENV_PREFIX) :].split("__"))
+            top_level = len(keys) == 1 and keys[0] in TOP_KEYS and keys[0] != "spark"
+            in_spark = len(keys) == 2 and keys[0] == "spark" and keys[1] in SPARK_KEYS
+            if top_level or (in_spark and keys[1] != "conf"):
+                found[variable] = keys
+    return found
+
+
+def _check_schema(raw: dict[str, Any], where: str) -> None:
+    _check_keys(raw, TOP_KEYS, where, "")
+    spark = raw.get("spark")
+    if spark is not None:
+        _check_keys(spark, SPARK_KEYS, where, "spark.")
+    for path in REQUIRED:
+        section: Any = raw
+        for key in path:
+            section = section.get(key) if isinstance(section, dict) else None
+        if section is None:
+            raise SettingsError(f"{where}: missing setting {'.'.join(path)!r}")
+    level = raw.get("log_level")
+    if level is not None and level.upper() not in LOG_LEVELS:
+        raise SettingsError(f"{where}: log_level {level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+
+def _check_keys(
+    section: dict[str, Any], schema: dict[str, tuple[type, ...]], where: str, prefix: str
+) -> None:
+    for key, value in section.items():
+        if key not in schema:
+            near = difflib.get_close_matches(str(key), schema, n=1)
+            hint = f"; did you mean {prefix}{near[0]}?" if near else ""
+            known = ", ".join(prefix + k for k in schema)
+            raise SettingsError(f"{where}: unknown setting {prefix}{key}{hint} (known: {known})")
+        if not isinstance(value, schema[key]):
+            wanted = " or ".join("null" if t is type(None) else _NAMES[t] for t in schema[key])
+            raise SettingsError(
+                f"{where}: {prefix}{key} must be {wanted}, found {_type(value)} {value!r}"
+            )
+
+
+def check_spark_conf(conf: dict[str, str], where: str) -> None:
+    """Refuse a known Spark property with a value of the wrong form, and a near-miss typo."""
+    for key, value in conf.items():
+        if not key.startswith("spark."):
+            raise SettingsError(f"{where}: {key} is not a Spark property (they start with spark.)")
+        if key in SPARK_PROPERTIES:
+            valid, form = SPARK_PROPERTIES[key]
+            if not valid(value):
+                raise SettingsError(f"{where}: {key}={value!r} must be {form}")
+            continue
+        near = difflib.get_close_matches(key, SPARK_PROPERTIES, n=1, cutoff=0.9)
+        if near:
+            raise SettingsError(f"{where}: {key} is not a Spark property; did you mean {near[0]}?")
+
+
+def parse_spark_conf(pairs: list[str] | None) -> dict[str, str]:
+    """Turn repeated --spark-conf KEY=VALUE flags into a dict."""
+    result: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SettingsError(f"--spark-conf expects KEY=VALUE, got {pair!r}")
+        result[key.strip()] = value.strip()
+    return result
+
+
+_NAMES = {str: "text", dict: "a mapping", type(None): "null"}
+
+
+def _type(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _optional(value: Any) -> str | None:
+    return None if value in (None, "", "null", "none") else str(value)
+
+
+def _conf_value(value: Any, where: str) -> str:
+    # YAML reads true/false as booleans; Spark wants the lowercase words.
+    if isinstance(value, list | dict) or value is None:
+        raise SettingsError(f"{where} must be a single value, found {_type(value)}")
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -1,0 +1,81 @@
+"""The stages in order, with timings: the only module besides the CLI that knows every stage.
+
+No argparse and no printing here: the CLI parses and prints; a scheduler or a notebook can call
+these functions directly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from pyspark.sql import SparkSession
+
+from pipelines.core.results import ValidationResult
+from pipelines.core.runs import new_run_id
+from pipelines.core.settings import Settings
+from pipelines.ingest.stage import ExplodeResult, explode
+from pipelines.quality.validate import validate
+from pipelines.report.stage import ReportResult, new_report_folder, write_report
+from pipelines.stats.stage import StatsResult, compute_stats
+
+
+@dataclass
+class PipelineResult:
+    run_id: str
+    explode: ExplodeResult
+    validation: ValidationResult
+    stats: StatsResult
+    timings: list[tuple[str, float]] = field(default_factory=list)
+
+
+def stats_folder(settings: Settings) -> str:
+    """Where `a100m stats` writes stats.json and report.html by default."""
+    return f"{settings.report.rstrip('/')}/stats"
+
+
+def run_pipeline(
+    spark: SparkSession,
+    settings: Settings,
+    inputs: list[str],
+    limit_shards: int | None = None,
+    quarantine: bool = True,
+) -> PipelineResult:
+    """explode, then validate (quarantining what breaks a hard rule), then statistics."""
+    run_id = new_run_id()
+    timings: list[tuple[str, float]] = []
+
+    def timed(stage: str, action):
+        started = time.monotonic()
+        result = action()
+        timings.append((stage, time.monotonic() - started))
+        return result
+
+    exploded = timed(
+        "explode",
+        lambda: explode(
+            spark,
+            inputs,
+            settings.lake,
+            run_id=run_id,
+            staging=settings.staging,
+            limit_shards=limit_shards,
+        ),
+    )
+    validation = timed(
+        "validate",
+        lambda: validate(spark, settings.lake, settings.report, run_id, quarantine=quarantine),
+    )
+    stats = timed(
+        "stats", lambda: compute_stats(spark, settings.lake, stats_folder(settings), run_id)
+    )
+    return PipelineResult(run_id, exploded, validation, stats, timings)
+
+
+def run_report(spark: SparkSession, lake: str, out: str) -> ReportResult:
+    """The scheduled data-quality report: validate (report only), statistics, the page."""
+    run_id = new_run_id()
+    folder = new_report_folder(out, run_id)
+    validation = validate(spark, lake, str(folder / "validation"), run_id, quarantine=False)
+    stats = compute_stats(spark, lake, str(folder / "stats"), run_id)
+    return write_report(spark, lake, folder, run_id, validation, stats.figures)

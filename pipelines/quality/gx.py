@@ -1,0 +1,151 @@
+"""The only module that imports Great Expectations: suites built from their JSON, run through a
+file-context checkpoint that writes JSON results and Data Docs, and turned into CheckOutcomes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# Great Expectations sends usage analytics unless told not to; a run must never wait on the network.
+# Set before the import below, which reads it.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import great_expectations as gx  # noqa: E402
+from great_expectations.checkpoint import UpdateDataDocsAction  # noqa: E402
+from great_expectations.core.expectation_suite import ExpectationSuite  # noqa: E402
+from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from great_expectations.expectations.expectation_configuration import (  # noqa: E402
+    ExpectationConfiguration,
+)
+from pyspark.sql import DataFrame  # noqa: E402
+
+from pipelines.core.errors import UsageError  # noqa: E402
+from pipelines.core.lake import write_text_atomic  # noqa: E402
+from pipelines.core.results import CheckOutcome  # noqa: E402
+from pipelines.quality.suites import GX_FAIL, SuiteFile  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def build_suite(suite_file: SuiteFile) -> ExpectationSuite:
+    """The suite file as a Great Expectations ExpectationSuite."""
+    expectations = [
+        ExpectationConfiguration(
+            type=e["type"],
+            kwargs=e["kwargs"],
+            meta=e.get("meta", {}),
+            severity=e.get("severity", GX_FAIL),
+        ).to_domain_obj()
+        for e in suite_file.data["expectations"]
+    ]
+    return ExpectationSuite(
+        name=suite_file.name, expectations=expectations, meta=suite_file.data.get("meta", {})
+    )
+
+
+def _gx_context(report: str):
+    Path(report).mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=report)
+    # A progress bar per metric batch floods nightly logs; the summary says what was checked.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def run_suites(
+    frames: dict[str, DataFrame], suites: list[SuiteFile], report: str, run_id: str
+) -> tuple[list[CheckOutcome], str | None, str]:
+    """Run each suite through a checkpoint that updates Data Docs; write GX's JSON results."""
+    context = _gx_context(report)
+    # persist=False: GX would cache each whole table (every node text) before counting; the
+    # check frames it reads most are cached by validate(), narrow, and the tables' own checks
+    # need a few columns each, which Parquet reads alone.
+    source = context.data_sources.add_or_update_spark(name="lake", persist=False)
+    results_dir = Path(report) / "validation" / run_id
+    results_dir.mkdir(parents=True, exist_ok=True)
+    outcomes: list[CheckOutcome] = []
+    for suite_file in suites:
+        suite_started = time.monotonic()
+        if suite_file.asset not in frames:
+            raise UsageError(f"suite {suite_file.name}: unknown asset {suite_file.asset!r}")
+        asset = _asset(source, suite_file.asset)
+        batch = _batch_definition(asset)
+        suite = context.suites.add_or_update(build_suite(suite_file))
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite_file.name, data=batch, suite=suite)
+        )
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=f"{suite_file.name}_checkpoint",
+                validation_definitions=[definition],
+                actions=[UpdateDataDocsAction(name="update_data_docs")],
+                result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
+            )
+        )
+        result = checkpoint.run(
+            batch_parameters={"dataframe": frames[suite_file.asset]}, run_id=_gx_run_id(run_id)
+        )
+        for validation in result.run_results.values():
+            write_text_atomic(
+                results_dir / f"{suite_file.name}.json",
+                json.dumps(validation.to_json_dict(), indent=2, default=str),
+            )
+            outcomes += [_outcome(suite_file, r) for r in validation.results]
+        log.info(
+            "suite %s on %s: %.1f s",
+            suite_file.name,
+            suite_file.asset,
+            time.monotonic() - suite_started,
+        )
+    docs = context.get_docs_sites_urls()
+    return outcomes, (docs[0]["site_url"] if docs else None), str(results_dir)
+
+
+def _asset(source, name: str):
+    try:
+        return source.get_asset(name)
+    except LookupError:
+        return source.add_dataframe_asset(name=name)
+
+
+def _batch_definition(asset):
+    try:
+        return asset.get_batch_definition("whole")
+    except (KeyError, LookupError):
+        return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _gx_run_id(run_id: str):
+    return RunIdentifier(run_name=run_id, run_time=datetime.now(UTC))
+
+
+def _outcome(suite_file: SuiteFile, r: Any) -> CheckOutcome:
+    config = r.expectation_config
+    result = r.result or {}
+    kwargs = config.kwargs
+    severity = getattr(config.severity, "value", str(config.severity))
+    examples = [str(v) for v in result.get("partial_unexpected_list") or []]
+    if r.exception_info and r.exception_info.get("raised_exception"):
+        examples = [str(r.exception_info.get("exception_message"))]
+    return CheckOutcome(
+        suite=suite_file.name,
+        asset=suite_file.asset,
+        check_id=(config.meta or {}).get("id") or config.type,
+        expectation=config.type,
+        column=kwargs.get("column"),
+        severity=severity,
+        success=bool(r.success),
+        observed_value=None
+        if result.get("observed_value") is None
+        else json.dumps(result["observed_value"], default=str),
+        element_count=result.get("element_count"),
+        unexpected_count=result.get("unexpected_count"),
+        unexpected_percent=result.get("unexpected_percent"),
+        examples=examples,
+    )

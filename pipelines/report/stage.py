@@ -1,0 +1,169 @@
+"""`a100m report`: the scheduled data-quality report.
+
+The pipeline (pipelines/pipeline.py) validates the lake's current tables (report only: nothing
+is quarantined here, that is the `run` pipeline's job) and recomputes the statistics into a dated
+folder made here; this stage then writes that folder's page: the verdict, the failing checks with their counts, key statistics, and what
+changed since the previous report (row counts per table, checks newly failing or fixed, shifts in
+the verb distribution), read back from the `dq_results` and `stats_*` history tables. The output's
+index.html lists every report.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from pipelines.core.lake import read_table, write_text_atomic
+from pipelines.core.results import ValidationResult
+from pipelines.core.tables import DATA_TABLES
+from pipelines.report.html import render_index, render_report_page
+
+REPORT_JSON = "report.json"
+TOP_VERB_SHIFTS = 10
+
+
+@dataclass
+class ReportResult:
+    folder: Path
+    index: Path
+    validation: ValidationResult
+    previous_run_id: str | None
+    changes: dict[str, Any]
+
+    def summary(self) -> str:
+        verdict = "PASSED" if self.validation.passed else "FAILED"
+        lines = [
+            f"report {self.folder.name}: {verdict}",
+            f"  page:  {self.folder / 'index.html'}",
+            f"  index: {self.index}",
+        ]
+        if self.previous_run_id:
+            c = self.changes
+            lines.append(f"  since run {self.previous_run_id}:")
+            for table, (before, now) in c["row_counts"].items():
+                lines.append(
+                    f"    {table:<12} {before if before is not None else '-':>10} -> {now:>10}"
+                )
+            lines.append(f"    checks newly failing: {', '.join(c['newly_failing']) or 'none'}")
+            lines.append(f"    checks fixed:         {', '.join(c['fixed']) or 'none'}")
+        else:
+            lines.append("  first report: nothing to compare with")
+        return "\n".join(lines)
+
+
+def new_report_folder(out: str, run_id: str, now: datetime | None = None) -> Path:
+    """The dated folder of one report under out (created; never reused)."""
+    now = now or datetime.now(UTC)
+    folder = Path(out) / f"{now:%Y-%m-%dT%H%M%SZ}-{run_id[-8:]}"
+    folder.mkdir(parents=True, exist_ok=False)
+    return folder
+
+
+def write_report(
+    spark: SparkSession,
+    lake: str,
+    folder: Path,
+    run_id: str,
+    validation: ValidationResult,
+    stats_doc: dict[str, Any],
+) -> ReportResult:
+    """Write the report page of one run into its folder (validation and statistics already in
+    it), and the index of every report beside it."""
+    root = folder.parent
+    previous = _latest_report(root, exclude=folder.name)
+    counts = {t: read_table(spark, lake, t, validation.versions[t]).count() for t in DATA_TABLES}
+    previous_run = previous["run_id"] if previous else None
+    changes = _changes(spark, lake, run_id, previous_run, counts) if previous_run else {}
+    summary = {row["name"]: row["value"] for row in stats_doc["summary"]}
+    facts = {
+        "run_id": run_id,
+        "created_at": datetime.now(UTC).isoformat(),
+        "lake": lake,
+        "passed": validation.passed,
+        "failed_checks": len(validation.failed),
+        "versions": validation.versions,
+        "row_counts": counts,
+        "figures": {name: summary.get(name) for name in KEY_FIGURES},
+        "previous_run_id": previous_run,
+    }
+    write_text_atomic(folder / REPORT_JSON, json.dumps(facts, indent=2, default=str))
+    page = render_report_page(facts, validation.outcomes, stats_doc["verbs"][:10], changes)
+    write_text_atomic(folder / "index.html", page)
+    index = write_text_atomic(root / "index.html", render_index(_all_reports(root)))
+    return ReportResult(folder, index, validation, previous_run, changes)
+
+
+KEY_FIGURES = ("videos", "nodes", "leaves", "gpt_nodes", "actions", "na_rate", "video_hours")
+
+
+def _all_reports(root: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(folder name, report.json) of every report under root, newest first."""
+    return [
+        (path.parent.name, json.loads(path.read_text()))
+        for path in sorted(root.glob(f"*/{REPORT_JSON}"), reverse=True)
+    ]
+
+
+def _latest_report(root: Path, exclude: str) -> dict[str, Any] | None:
+    reports = sorted(p for p in root.glob(f"*/{REPORT_JSON}") if p.parent.name != exclude)
+    return json.loads(reports[-1].read_text()) if reports else None
+
+
+def _changes(
+    spark: SparkSession, lake: str, run_id: str, previous_run: str, counts: dict[str, int]
+) -> dict[str, Any]:
+    """What changed between two runs, from the history tables."""
+    dq = read_table(spark, lake, "dq_results").where(F.col("run_id").isin(run_id, previous_run))
+    status = {
+        (r.run_id, r.suite, r.check_id): r
+        for r in dq.select(
+            "run_id", "suite", "check_id", "success", "severity", "table_name", "table_version"
+        ).collect()
+    }
+    now = {(s, c): r for (run, s, c), r in status.items() if run == run_id}
+    before = {(s, c): r for (run, s, c), r in status.items() if run == previous_run}
+    newly_failing = sorted(
+        f"{s}.{c}"
+        for (s, c), r in now.items()
+        if not r.success and (s, c) in before and before[(s, c)].success
+    )
+    fixed = sorted(
+        f"{s}.{c}"
+        for (s, c), r in now.items()
+        if r.success and (s, c) in before and not before[(s, c)].success
+    )
+
+    previous_versions = {r.table_name: r.table_version for r in before.values()}
+    row_counts = {
+        t: (
+            read_table(spark, lake, t, previous_versions[t]).count()
+            if previous_versions.get(t) is not None
+            else None,
+            counts[t],
+        )
+        for t in DATA_TABLES
+    }
+
+    verbs = read_table(spark, lake, "stats_verbs").where(F.col("run_id").isin(run_id, previous_run))
+    shares: dict[str, dict[str, float]] = {run_id: {}, previous_run: {}}
+    for r in verbs.select("run_id", "verb", "share").collect():  # top-k rows per run: small
+        shares[r.run_id][r.verb] = r.share
+    shifts = sorted(
+        (
+            (verb, shares[previous_run].get(verb, 0.0), shares[run_id].get(verb, 0.0))
+            for verb in set(shares[run_id]) | set(shares[previous_run])
+        ),
+        key=lambda v: -abs(v[2] - v[1]),
+    )[:TOP_VERB_SHIFTS]
+    return {
+        "row_counts": row_counts,
+        "newly_failing": newly_failing,
+        "fixed": fixed,
+        "verb_shifts": shifts,
+    }
