@@ -162,13 +162,22 @@ def _high_water_mark(pid: int) -> int | None:
 
 
 def _timed(results: dict[str, dict[str, Any]], name: str, action, rows=None) -> Any:
+    from pipelines.core.lease import PROTOCOL_CLOCK
+
+    protocol_before = PROTOCOL_CLOCK.seconds
     started = time.monotonic()
     value = action()
     results[name] = {
         "seconds": round(time.monotonic() - started, 2),
         "rows": rows(value) if rows else None,
+        # of which the lease and the run journal (taking, renewing, giving back, stage rows)
+        "journal_seconds": round(PROTOCOL_CLOCK.seconds - protocol_before, 2),
     }
-    print(f"  {name:<14} {results[name]['seconds']:8.1f} s", flush=True)
+    print(
+        f"  {name:<14} {results[name]['seconds']:8.1f} s"
+        f"  (journal and lease {results[name]['journal_seconds']:.1f} s)",
+        flush=True,
+    )
     return value
 
 

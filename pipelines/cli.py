@@ -20,6 +20,7 @@ from pipelines.core.errors import (
     A100mError,
     InputError,
     UsageError,
+    lake_state_problem,
 )
 from pipelines.core.settings import Settings, load_settings, parse_spark_conf
 
@@ -98,6 +99,29 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     report.add_argument("--out", help="folder holding the dated reports (default: from settings)")
 
+    recover = commands.add_parser(
+        "recover",
+        parents=[common],
+        help="roll back what a killed run left half-written, and nothing else",
+    )
+    recover.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+
+    snapshot = commands.add_parser(
+        "snapshot",
+        parents=[common],
+        help="print each table's last committed version as JSON, for external readers",
+    )
+    snapshot.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+
+    for writer in (explode, run, validate, stats, report, recover):
+        writer.add_argument(
+            "--wait",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
+            help="when another run holds the lake, wait up to SECONDS for it (default: exit 1)",
+        )
+
     package = commands.add_parser("package", help="build the --py-files zip for spark-submit")
     package.add_argument("--out", default="dist", help="output folder (default: dist)")
 
@@ -156,48 +180,52 @@ def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
 
 
 def cmd_explode(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.core.runs import lake_run, new_run_id
     from pipelines.ingest.stage import explode
 
-    result = explode(
-        spark,
-        args.input,
-        settings.lake,
-        staging=settings.staging,
-        limit_shards=args.limit_shards,
-    )
+    run_id = new_run_id()
+    with lake_run(spark, settings.lake, run_id, "explode", args.wait):
+        result = explode(
+            spark,
+            args.input,
+            settings.lake,
+            run_id=run_id,
+            staging=settings.staging,
+            limit_shards=args.limit_shards,
+        )
     print(result.summary())
     return EXIT_OK
 
 
 def cmd_validate(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.core.runs import new_run_id
+    from pipelines.core.runs import lake_run, new_run_id
     from pipelines.quality.validate import validate
 
-    result = validate(
-        spark,
-        settings.lake,
-        settings.report,
-        new_run_id(),
-        quarantine=not args.no_quarantine,
-    )
+    run_id = new_run_id()
+    with lake_run(spark, settings.lake, run_id, "validate", args.wait):
+        result = validate(
+            spark, settings.lake, settings.report, run_id, quarantine=not args.no_quarantine
+        )
     print(result.summary())
     return EXIT_OK if result.passed else EXIT_DATA
 
 
 def cmd_stats(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.core.runs import new_run_id
+    from pipelines.core.runs import lake_run, new_run_id
     from pipelines.pipeline import stats_folder
     from pipelines.stats.stage import compute_stats
 
     out = args.out or stats_folder(settings)
-    print(compute_stats(spark, settings.lake, out, new_run_id()).summary())
+    run_id = new_run_id()
+    with lake_run(spark, settings.lake, run_id, "stats", args.wait):
+        print(compute_stats(spark, settings.lake, out, run_id).summary())
     return EXIT_OK
 
 
 def cmd_report(spark, settings: Settings, args: argparse.Namespace) -> int:
     from pipelines.pipeline import run_report
 
-    result = run_report(spark, settings.lake, args.out or settings.report)
+    result = run_report(spark, settings.lake, args.out or settings.report, args.wait)
     print(result.validation.summary())
     print(result.summary())
     return EXIT_OK if result.validation.passed else EXIT_DATA
@@ -206,7 +234,9 @@ def cmd_report(spark, settings: Settings, args: argparse.Namespace) -> int:
 def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:
     from pipelines.pipeline import run_pipeline
 
-    result = run_pipeline(spark, settings, args.input, limit_shards=args.limit_shards)
+    result = run_pipeline(
+        spark, settings, args.input, limit_shards=args.limit_shards, wait_seconds=args.wait
+    )
     print(result.explode.summary())
     print(result.validation.summary())
     print(result.stats.summary())
@@ -214,6 +244,25 @@ def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:
     for stage, seconds in result.timings:
         print(f"  stage {stage:<10} {seconds:8.1f} s")
     return EXIT_OK if result.validation.passed else EXIT_DATA
+
+
+def cmd_recover(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.core.runs import lake_run, new_run_id
+
+    with lake_run(spark, settings.lake, new_run_id(), "recover", args.wait) as lease:
+        if not lease.recovered:
+            print(f"lake {settings.lake}: no unfinished run, nothing to recover")
+    return EXIT_OK
+
+
+def cmd_snapshot(spark, settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from pipelines.core.runs import lake_tables, read_snapshot
+
+    snapshot = read_snapshot(spark, settings.lake, lake_tables(spark, settings.lake))
+    print(json.dumps(snapshot, indent=2, sort_keys=True))
+    return EXIT_OK
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -239,6 +288,8 @@ COMMANDS: dict[str, Callable[..., int]] = {
     "stats": cmd_stats,
     "report": cmd_report,
     "run": cmd_run,
+    "recover": cmd_recover,
+    "snapshot": cmd_snapshot,
 }
 WITHOUT_SPARK: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": cmd_generate,
@@ -248,6 +299,8 @@ WITHOUT_SPARK: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def exit_code_for(exc: BaseException) -> int:
     """The one mapping from an error kind to the exit code."""
+    if lake_state_problem(exc) is not None:
+        return EXIT_DATA
     if isinstance(exc, UsageError):
         return EXIT_USAGE
     if isinstance(exc, A100mError):
@@ -263,15 +316,22 @@ def report_error(command: str, exc: BaseException) -> None:
             print(f"  {problem}", file=sys.stderr)
     elif isinstance(exc, A100mError):
         print(f"a100m {command}: {exc}", file=sys.stderr)
+    elif (problem := lake_state_problem(exc)) is not None:
+        print(f"a100m {command}: {problem}", file=sys.stderr)
     else:  # Spark, Delta or file-system failure: the run's tables were rolled back
         log.exception("a100m %s failed", command)
-        print(f"a100m {command}: failed, the lake was left as it was: {exc}", file=sys.stderr)
+        print(
+            f"a100m {command}: failed; the failed stage's writes were rolled back, stages "
+            f"that had committed stay (see the run journal, _runs): {exc}",
+            file=sys.stderr,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines bury ours at shutdown
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

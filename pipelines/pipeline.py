@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
 
+from pipelines.core.lake import check_writable_folder
 from pipelines.core.results import ValidationResult
-from pipelines.core.runs import new_run_id
+from pipelines.core.runs import lake_run, new_run_id
 from pipelines.core.settings import Settings
 from pipelines.ingest.stage import ExplodeResult, explode
 from pipelines.quality.validate import validate
@@ -40,9 +41,23 @@ def run_pipeline(
     inputs: list[str],
     limit_shards: int | None = None,
     quarantine: bool = True,
+    wait_seconds: float = 0.0,
 ) -> PipelineResult:
     """explode, then validate (quarantining what breaks a hard rule), then statistics."""
     run_id = new_run_id()
+    with lake_run(spark, settings.lake, run_id, "run", wait_seconds):
+        return _run_pipeline(spark, settings, inputs, run_id, limit_shards, quarantine)
+
+
+def _run_pipeline(
+    spark: SparkSession,
+    settings: Settings,
+    inputs: list[str],
+    run_id: str,
+    limit_shards: int | None,
+    quarantine: bool,
+) -> PipelineResult:
+    check_writable_folder(settings.report)
     timings: list[tuple[str, float]] = []
 
     def timed(stage: str, action):
@@ -72,10 +87,13 @@ def run_pipeline(
     return PipelineResult(run_id, exploded, validation, stats, timings)
 
 
-def run_report(spark: SparkSession, lake: str, out: str) -> ReportResult:
-    """The scheduled data-quality report: validate (report only), statistics, the page."""
+def run_report(spark: SparkSession, lake: str, out: str, wait_seconds: float = 0.0) -> ReportResult:
+    """The scheduled data-quality report: validate (report only), statistics, the page, all
+    under one lease, so the verdict and the statistics see the same table versions."""
     run_id = new_run_id()
-    folder = new_report_folder(out, run_id)
-    validation = validate(spark, lake, str(folder / "validation"), run_id, quarantine=False)
-    stats = compute_stats(spark, lake, str(folder / "stats"), run_id)
-    return write_report(spark, lake, folder, run_id, validation, stats.figures)
+    with lake_run(spark, lake, run_id, "report", wait_seconds):
+        check_writable_folder(out)
+        folder = new_report_folder(out, run_id)
+        validation = validate(spark, lake, str(folder / "validation"), run_id, quarantine=False)
+        stats = compute_stats(spark, lake, str(folder / "stats"), run_id)
+        return write_report(spark, lake, folder, run_id, validation, stats.figures)

@@ -110,6 +110,20 @@ def test_a_json_value_of_the_wrong_type_names_record_and_field(spark, tmp_path, 
     ]
 
 
+def test_a_json_number_too_large_for_float32_is_refused_not_stored_as_infinity(
+    spark, tmp_path, lake
+):
+    import json
+
+    video = small_tree_video()
+    video["nodes"][2]["end"] = 1e39
+    path = tmp_path / "video.json"
+    path.write_text(json.dumps({k: [v] for k, v in video.items()}))
+    assert _refused(spark, lake, path) == [
+        "nodes.element.end: 1e+39 is too large for float in video.json (record 0)"
+    ]
+
+
 def test_a_missing_input_is_named(spark, tmp_path, lake):
     assert _refused(spark, lake, tmp_path / "nowhere") == [
         f"{tmp_path / 'nowhere'}: no such file, folder or matching glob"

@@ -141,3 +141,20 @@ def _corrupt_copy(source, target):
     with open(target, "r+b") as f:
         f.seek(size // 3)
         f.write(b"\xff" * 4096)
+
+
+def test_a_later_shard_is_logged_with_its_own_counts(spark, tmp_path, lake):
+    """Regression: writing `videos` made Spark recompute the cached rejects, so every video of a
+    second run was logged as quarantined (the quarantine table itself was right)."""
+    first = write_raw(tmp_path / "a.parquet", [small_tree_video("vidfirst001")])
+    second = write_raw(
+        tmp_path / "b.parquet",
+        [small_tree_video("vidsecond01"), small_tree_video("vidsecond02")],
+    )
+    explode(spark, [str(first)], lake)
+    explode(spark, [str(first), str(second)], lake)
+    logged = {
+        r.source_file.rsplit("/", 1)[-1]: (r.rows_read, r.videos_written, r.videos_quarantined)
+        for r in read_table(spark, lake, "ingest_log").collect()
+    }
+    assert logged == {"a.parquet": (1, 1, 0), "b.parquet": (2, 2, 0)}

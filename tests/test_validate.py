@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -224,3 +225,53 @@ def test_validate_exit_codes_for_failures_and_missing_tables(spark, tmp_path, da
         main(["validate", "--lake", str(tmp_path / "empty"), "--report", str(tmp_path / "r")])
         == EXIT_USAGE
     )
+
+
+def test_rows_whose_video_is_gone_are_quarantined_row_by_row(spark, tmp_path):
+    """A crash outside the journal, or a writer outside the pipeline, left nodes and transcript
+    lines of a video with no videos row: each is quarantined as it was found, nothing is lost."""
+    from delta.tables import DeltaTable
+
+    from pipelines.core.lake import table_path
+    from tests.rawdata import small_tree_video, write_raw
+
+    lake = str(tmp_path / "lake")
+    shard = write_raw(
+        tmp_path / "in.parquet", [small_tree_video("vidkeep0001"), small_tree_video("vidgone0001")]
+    )
+    explode(spark, [str(shard)], lake)
+    DeltaTable.forPath(spark, table_path(lake, "videos")).delete("video_uid = 'vidgone0001'")
+    result = validate(spark, lake, str(tmp_path / "report"), "orphans")
+    failed = {o.check_id: o.unexpected_count for o in result.failed}
+    assert failed == {"node_video_exists": 5, "transcript_video_exists": 2}
+    rows = read_table(spark, lake, "quarantine").where("video_uid = 'vidgone0001'").collect()
+    kinds = sorted((r.record_type, r.node_id, r.source_file) for r in rows)
+    assert kinds == [
+        *[("node", n, "lake:nodes") for n in ("a", "a1", "a2", "b", "r")],
+        ("transcript_line", None, "lake:transcripts"),
+        ("transcript_line", None, "lake:transcripts"),
+    ]
+    assert all("node_video_exists" in r.reason_codes for r in rows if r.record_type == "node")
+    assert {json.loads(r.raw_record)["node_id"] for r in rows if r.record_type == "node"} == {
+        "r",
+        "a",
+        "b",
+        "a1",
+        "a2",
+    }
+    for table in ("nodes", "transcripts"):
+        assert read_table(spark, lake, table).where("video_uid = 'vidgone0001'").count() == 0
+    assert read_table(spark, lake, "nodes").where("video_uid = 'vidkeep0001'").count() == 5
+
+
+def test_a_transcript_time_of_nan_is_quarantined(spark, tmp_path):
+    from tests.rawdata import small_tree_video, write_raw
+
+    lake = str(tmp_path / "lake")
+    video = small_tree_video("vidnantime1")
+    video["metadata"]["transcript"][1]["time"] = "NaN"
+    explode(spark, [str(write_raw(tmp_path / "in.parquet", [video]))], lake)
+    validate(spark, lake, str(tmp_path / "report"), "nan")
+    [record] = read_table(spark, lake, "quarantine").collect()
+    assert record.reason_codes == ["time_finite"]
+    assert "vidnantime1/1: time NaN is not a finite number" in record.reason_detail

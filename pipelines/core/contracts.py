@@ -266,3 +266,29 @@ STATS_SCHEMAS: dict[str, T.StructType] = {
     "stats_duplicates": STATS_DUPLICATES_SCHEMA,
 }
 STATS_TABLES = (*STATS_SCHEMAS, "actions")
+
+
+# ---------------------------------------------------------------------------------------------
+# The run journal, which also carries the lake's lease (docs/operations.md)
+# ---------------------------------------------------------------------------------------------
+
+JOURNAL_SCHEMA = T.StructType(
+    [
+        T.StructField("run_id", T.StringType(), False),
+        T.StructField("stage", T.StringType(), False),
+        T.StructField("command", T.StringType(), True),
+        T.StructField("state", T.StringType(), False),
+        T.StructField("host", T.StringType(), True),
+        T.StructField("pid", T.LongType(), True),
+        T.StructField("at", T.TimestampType(), False),
+        # table -> version before the stage wrote (-1: the table did not exist)
+        T.StructField("versions_before", T.MapType(T.StringType(), T.LongType()), True),
+        # table -> version the stage committed (committed rows only)
+        T.StructField("versions_committed", T.MapType(T.StringType(), T.LongType()), True),
+        T.StructField("detail", T.StringType(), True),
+        # Every commit to the journal is one step of the lake's lease: rows of stage "lease" take,
+        # renew and give it back, and expires_at is when the holder's lease ends.
+        T.StructField("epoch", T.LongType(), False),
+        T.StructField("expires_at", T.TimestampType(), True),
+    ]
+)

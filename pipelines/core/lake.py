@@ -1,4 +1,10 @@
-"""The Delta lake: where each table lives, and writes that all land or none does."""
+"""The Delta lake: where each table lives, how it is read, and the writes of one stage.
+
+A LakeWrite makes a stage's table commits (each idempotent: Delta's txnAppId / txnVersion from
+the run id, so a retried commit is a no-op instead of a second append) and can undo them. The
+journal and the lease around it (core/journal.py, core/lease.py, core/runs.py) make a stage land
+whole even when the process is killed between two commits.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,15 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
+
+from pipelines.core.errors import LakeStateError, UsageError, lake_state_problem
+from pipelines.core.failpoints import failpoint
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,20 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     return target
 
 
+def check_writable_folder(folder: str) -> None:
+    """Refuse, before anything is written, a local output folder that cannot be written."""
+    if "://" in folder:
+        return  # an object store or HDFS path: its writer reports its own errors
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".a100m-write-check-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"folder {folder} cannot be written: {exc.strerror or exc}") from exc
+
+
 def table_version(spark: SparkSession, path: str) -> int | None:
     """The current version of the Delta table at path, or None when there is none."""
     if not DeltaTable.isDeltaTable(spark, path):
@@ -48,10 +69,37 @@ def table_version(spark: SparkSession, path: str) -> int | None:
 
 
 def read_table(spark: SparkSession, lake: str, table: str, version: int | None = None) -> DataFrame:
+    """The table, at the given version (time travel) or its latest."""
     reader = spark.read.format("delta")
     if version is not None:
         reader = reader.option("versionAsOf", version)
-    return reader.load(table_path(lake, table))
+    try:
+        return reader.load(table_path(lake, table))
+    except Exception as exc:
+        if (problem := lake_state_problem(exc)) is not None:
+            raise LakeStateError(f"table {table}: {problem}") from exc
+        if version is None:
+            raise
+        raise LakeStateError(
+            f"cannot read table {table} of {lake} at version {version}: {java_message(exc)}"
+        ) from exc
+
+
+def java_message(exc: BaseException) -> str:
+    """The JVM exception's own message from a Py4J or captured Spark error, on one line."""
+    for line in str(exc).splitlines():
+        if "Exception:" in line or "Error:" in line:
+            return line.split(": ", 1)[-1].strip()[:300]
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
+def check_lake_root(spark: SparkSession, lake: str) -> None:
+    """Refuse, in one line, a lake root that is a regular file."""
+    jvm = spark.sparkContext._jvm
+    root = jvm.org.apache.hadoop.fs.Path(table_path(lake, "").rstrip("/"))
+    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if fs.exists(root) and not fs.getFileStatus(root).isDirectory():
+        raise LakeStateError(f"lake {lake} is a file, not a folder: give the lake's folder")
 
 
 def ensure_table(spark: SparkSession, path: str, schema: T.StructType) -> None:
@@ -66,8 +114,10 @@ class LakeWrite:
     spark: SparkSession
     lake: str
     run_id: str
+    stage: str = "write"
     before: dict[str, int | None] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
+    _commits: int = 0
 
     def append(self, table: str, df: DataFrame, schema: T.StructType) -> tuple[int, int]:
         """Append df to the table (created on first use); return (version, rows added)."""
@@ -85,9 +135,18 @@ class LakeWrite:
         if previous is None:
             ensure_table(self.spark, path, schema)
             previous = table_version(self.spark, path)
-        df.write.format("delta").mode(mode).option("userMetadata", self.run_id).save(path)
+        self._commits += 1
+        (
+            df.write.format("delta")
+            .mode(mode)
+            .option("userMetadata", self.run_id)
+            .option("txnAppId", f"a100m-{self.run_id}-{self.stage}")
+            .option("txnVersion", self._commits)
+            .save(path)
+        )
         last = DeltaTable.forPath(self.spark, path).history(1).first()
         log.info("%s %s: %.1f s", mode, table, time.monotonic() - started)
+        failpoint(f"after_commit_{self.stage}_{table}")
         if last["version"] == previous:  # Delta makes no commit for an empty append
             return previous, 0
         self.written[table] = int(last["version"])
@@ -108,6 +167,7 @@ class LakeWrite:
             .execute()
         )
         last = target.history(1).first()
+        failpoint(f"after_commit_{self.stage}_{table}")
         if last["version"] == previous:
             return previous, 0
         self.written[table] = int(last["version"])
@@ -116,30 +176,29 @@ class LakeWrite:
         )
 
     def roll_back(self) -> None:
-        """Put every touched table back as it was: RESTORE, or remove a table this run created."""
+        """Undo this run's own commits: RESTORE each touched table, or remove a table this run
+        created. A table someone else committed to since is left alone (and logged): rolling
+        back must never erase another run's rows."""
         for table, version in self.before.items():
             path = table_path(self.lake, table)
             try:
-                if version is None:
-                    _delete_path(self.spark, path)
-                elif table_version(self.spark, path) != version:
+                current = table_version(self.spark, path)
+                if current is not None and current != self.written.get(table, current):
+                    log.error(
+                        "not rolling back %s: version %s is not this run's last commit %s",
+                        table,
+                        current,
+                        self.written.get(table),
+                    )
+                elif version is None:
+                    delete_path(self.spark, path)
+                elif current != version:
                     DeltaTable.forPath(self.spark, path).restoreToVersion(version)
             except Exception:  # keep restoring the others; the original error is re-raised
                 log.exception("could not roll back table %s to version %s", table, version)
 
 
-@contextmanager
-def lake_write(spark: SparkSession, lake: str, run_id: str) -> Iterator[LakeWrite]:
-    """All appends made through the yielded LakeWrite land, or none of them stays."""
-    write = LakeWrite(spark, lake, run_id)
-    try:
-        yield write
-    except BaseException:
-        write.roll_back()
-        raise
-
-
-def _delete_path(spark: SparkSession, path: str) -> None:
+def delete_path(spark: SparkSession, path: str) -> None:
     jvm = spark.sparkContext._jvm
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
     fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())

@@ -25,9 +25,9 @@ from pipelines.core.contracts import (
     TRANSCRIPTS_SCHEMA,
     VIDEOS_SCHEMA,
 )
-from pipelines.core.lake import LakeWrite, lake_write, read_table, table_path, table_version
+from pipelines.core.lake import LakeWrite, read_table, table_path, table_version
 from pipelines.core.records import count_reasons, quarantine_records
-from pipelines.core.runs import new_run_id
+from pipelines.core.runs import journaled_write, lake_run, new_run_id
 from pipelines.ingest.flatten import (
     rank_copies,
     to_nodes,
@@ -137,8 +137,20 @@ def explode(
     hf:// inputs are first fetched into staging (the first limit_shards shards of each, leaving
     out those already ingested); see pipelines.ingest.hub.
     """
-    started = time.monotonic()
     run_id = run_id or new_run_id()
+    with lake_run(spark, lake, run_id, "explode"):
+        return _explode(spark, inputs, lake, run_id, staging, limit_shards)
+
+
+def _explode(
+    spark: SparkSession,
+    inputs: list[str],
+    lake: str,
+    run_id: str,
+    staging: str,
+    limit_shards: int | None,
+) -> ExplodeResult:
+    started = time.monotonic()
     logged = logged_files(spark, lake)
     inputs, hub_skipped = stage_inputs(inputs, logged, staging, limit_shards)
     sources = resolve_inputs(spark, inputs) if inputs else []
@@ -152,7 +164,8 @@ def explode(
         return result
     check_sources(spark, todo)
 
-    ingested_at = F.lit(datetime.now(UTC)).cast("timestamp")
+    now = datetime.now(UTC)
+    ingested_at = F.lit(now).cast("timestamp")
     raw = read_raw(spark, todo)
     videos_path = table_path(lake, "videos")
     ingested_uids = (
@@ -174,18 +187,24 @@ def explode(
                 "left_anti",
             )
         )
-        with lake_write(spark, lake, run_id) as write:
+        # Counted before anything is written: a Delta write to `videos` makes Spark recompute
+        # every cached plan that reads it, `rejected` included, which would then see this run's
+        # own videos as already ingested.
+        read_per_file = _count_per_file(keys)
+        rejected_per_file = _count_per_file(rejected) if rejected_count else {}
+        if rejected_count:
+            result.quarantined_by_reason = count_reasons(rejected)
+        log_rows = _ingest_log_rows(spark, todo, read_per_file, rejected_per_file, run_id, now)
+        with journaled_write(spark, lake, run_id, "explode", EXPLODE_TABLES) as write:
             if rejected_count:
                 quarantine = _quarantine_records(raw, rejected, run_id, ingested_at)
                 _append(write, result, "quarantine", quarantine, QUARANTINE_SCHEMA)
-                result.quarantined_by_reason = count_reasons(rejected)
             _append(write, result, "nodes", to_nodes(accepted), NODES_SCHEMA)
             _append(write, result, "transcripts", to_transcripts(accepted), TRANSCRIPTS_SCHEMA)
             _append(
                 write, result, "videos", to_videos(accepted, run_id, ingested_at), VIDEOS_SCHEMA
             )
             result.rows_read = result.rows_written["videos"] + rejected_count
-            log_rows = _ingest_log_rows(spark, todo, keys, rejected, run_id, ingested_at)
             _append(write, result, "ingest_log", log_rows, INGEST_LOG_SCHEMA)
     except Exception as exc:
         # The tables are back as they were; say which file was unreadable when that was it.
@@ -212,33 +231,33 @@ def _quarantine_records(
     return quarantine_records(records, run_id, quarantined_at)
 
 
+def _count_per_file(records: DataFrame) -> dict[str, int]:
+    """Records per source file (one small row per file)."""
+    return {r[SOURCE_FILE]: int(r["count"]) for r in records.groupBy(SOURCE_FILE).count().collect()}
+
+
 def _ingest_log_rows(
     spark: SparkSession,
     sources: list[SourceFile],
-    keys: DataFrame,
-    rejected: DataFrame,
+    read_per_file: dict[str, int],
+    rejected_per_file: dict[str, int],
     run_id: str,
-    ingested_at,
+    ingested_at: datetime,
 ) -> DataFrame:
-    files = spark.createDataFrame(
-        [(s.uri, s.size_bytes, s.modified_at) for s in sources],
-        "source_file string, size_bytes long, modified_at timestamp",
-    )
-    read = keys.groupBy(SOURCE_FILE).agg(F.count(F.lit(1)).alias("rows_read"))
-    quarantined = rejected.groupBy(SOURCE_FILE).agg(F.count(F.lit(1)).alias("videos_quarantined"))
-    return (
-        files.join(read, SOURCE_FILE, "left")
-        .join(quarantined, SOURCE_FILE, "left")
-        .select(
-            SOURCE_FILE,
-            "size_bytes",
-            "modified_at",
-            F.lit(run_id).alias("run_id"),
-            ingested_at.alias("ingested_at"),
-            F.coalesce("rows_read", F.lit(0)).alias("rows_read"),
-            (F.coalesce("rows_read", F.lit(0)) - F.coalesce("videos_quarantined", F.lit(0))).alias(
-                "videos_written"
-            ),
-            F.coalesce("videos_quarantined", F.lit(0)).alias("videos_quarantined"),
+    """One ingest_log row per file read, from counts taken before the write."""
+    rows = []
+    for s in sources:
+        read, rejected = read_per_file.get(s.uri, 0), rejected_per_file.get(s.uri, 0)
+        rows.append(
+            (
+                s.uri,
+                s.size_bytes,
+                s.modified_at,
+                run_id,
+                ingested_at,
+                read,
+                read - rejected,
+                rejected,
+            )
         )
-    )
+    return spark.createDataFrame(rows, INGEST_LOG_SCHEMA)

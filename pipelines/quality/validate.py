@@ -19,9 +19,15 @@ from pyspark.sql import functions as F
 
 from pipelines.core.contracts import DQ_RESULTS_SCHEMA, QUARANTINE_SCHEMA
 from pipelines.core.errors import MissingTableError
-from pipelines.core.lake import lake_write, read_table, table_path, table_version
-from pipelines.core.records import count_reasons, nest, quarantine_records
+from pipelines.core.lake import read_table, table_path, table_version
+from pipelines.core.records import (
+    count_reasons,
+    nest,
+    quarantine_records,
+    quarantine_table_rows,
+)
 from pipelines.core.results import ValidationResult
+from pipelines.core.runs import committed_snapshot, journaled_write, lake_run
 from pipelines.core.tables import DATA_TABLES
 from pipelines.quality.frames import (
     failing_videos,
@@ -34,6 +40,9 @@ from pipelines.quality.rules import CHECK_ASSETS, FAIL, rules_of
 from pipelines.quality.suites import GX_FAIL, SuiteFile, load_suites
 
 log = logging.getLogger(__name__)
+
+# Every table a validate run may change (the journal records their versions first).
+VALIDATE_TABLES = ("dq_results", "quarantine", *DATA_TABLES)
 
 # Which table's version a frame was computed from (for dq_results).
 ASSET_TABLE = {
@@ -82,11 +91,21 @@ def videos_to_quarantine(frames: dict[str, DataFrame]) -> DataFrame:
 def _quarantine_rows(
     frames: dict[str, DataFrame], bad: DataFrame, run_id: str, now: datetime
 ) -> DataFrame:
+    at = F.lit(now).cast("timestamp")
     keys = bad.select("video_uid")
     raw = nest(*(frames[t].join(keys, "video_uid", "left_semi") for t in DATA_TABLES))
     provenance = frames["videos"].select("video_uid", "source_file", "source_row")
     records = raw.join(bad, "video_uid").join(provenance, "video_uid")
-    return quarantine_records(records, run_id, F.lit(now).cast("timestamp"))
+    whole_videos = quarantine_records(records, run_id, at)
+    # Rows whose video has no videos row cannot be nested back: each is kept as it was found.
+    orphans = bad.join(frames["videos"].select("video_uid"), "video_uid", "left_anti")
+    return whole_videos.unionByName(
+        quarantine_table_rows(frames["nodes"], "nodes", "node", orphans, run_id, at)
+    ).unionByName(
+        quarantine_table_rows(
+            frames["transcripts"], "transcripts", "transcript_line", orphans, run_id, at
+        )
+    )
 
 
 def _dq_rows(spark: SparkSession, result: ValidationResult, now: datetime) -> DataFrame:
@@ -122,9 +141,21 @@ def validate(
     quarantine: bool = True,
     suites: list[SuiteFile] | None = None,
 ) -> ValidationResult:
-    """Validate the lake's current tables; see the module docstring for what is written."""
+    """Validate the lake's last committed tables; see the module docstring for what is written."""
+    with lake_run(spark, lake, run_id, "validate"):
+        return _validate(spark, lake, report, run_id, quarantine, suites)
+
+
+def _validate(
+    spark: SparkSession,
+    lake: str,
+    report: str,
+    run_id: str,
+    quarantine: bool,
+    suites: list[SuiteFile] | None,
+) -> ValidationResult:
     started = time.monotonic()
-    versions = {t: table_version(spark, table_path(lake, t)) for t in DATA_TABLES}
+    versions = committed_snapshot(spark, lake, DATA_TABLES)
     missing = [t for t, v in versions.items() if v is None]
     if missing:
         raise MissingTableError(lake, missing)
@@ -146,7 +177,7 @@ def validate(
             o.severity == GX_FAIL and o.asset in CHECK_ASSETS and (o.unexpected_count or 0) > 0
             for o in result.outcomes
         )
-        with lake_write(spark, lake, run_id) as write:
+        with journaled_write(spark, lake, run_id, "validate", VALIDATE_TABLES) as write:
             write.append("dq_results", _dq_rows(spark, result, now), DQ_RESULTS_SCHEMA)
             if quarantine and rows_broken:
                 bad = videos_to_quarantine(frames).cache()

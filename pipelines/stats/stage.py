@@ -43,13 +43,10 @@ from pipelines.core.contracts import ACTIONS_SCHEMA, STATS_SCHEMAS, STATS_TABLES
 from pipelines.core.errors import MissingTableError
 from pipelines.core.lake import (
     LakeWrite,
-    lake_write,
     read_table,
-    table_path,
-    table_version,
     write_text_atomic,
 )
-from pipelines.core.runs import new_run_id
+from pipelines.core.runs import committed_snapshot, journaled_write, lake_run, new_run_id
 from pipelines.stats.figures import (
     action_figures,
     node_facts,
@@ -150,12 +147,18 @@ def compute_stats(
     spark: SparkSession, lake: str, out: str, run_id: str | None = None
 ) -> StatsResult:
     """Compute every statistic of the lake, publish the tables, write stats.json and report.html."""
+    run_id = run_id or new_run_id()
+    with lake_run(spark, lake, run_id, "stats"):
+        return _compute_stats(spark, lake, out, run_id)
+
+
+def _compute_stats(spark: SparkSession, lake: str, out: str, run_id: str) -> StatsResult:
     started = time.monotonic()
     run_id = run_id or new_run_id()
-    nodes_version = table_version(spark, table_path(lake, "nodes"))
+    snapshot = committed_snapshot(spark, lake, ("nodes", "videos"))
+    nodes_version, videos_version = snapshot["nodes"], snapshot["videos"]
     if nodes_version is None:
         raise MissingTableError(lake, ["nodes"])
-    videos_version = table_version(spark, table_path(lake, "videos"))
     computed_at = datetime.now(UTC).replace(microsecond=0)
 
     nodes = read_table(spark, lake, "nodes", nodes_version)
@@ -209,7 +212,7 @@ def compute_stats(
         writes.append(
             ("overwrite", "actions", to_actions(actions, run_id, nodes_version, computed_at))
         )
-        with lake_write(spark, lake, run_id) as write:
+        with journaled_write(spark, lake, run_id, "stats", STATS_TABLES) as write:
             written = _publish(write, writes)
         phase("lake write")
     finally:

@@ -1,0 +1,231 @@
+"""The run journal `_runs`: every stage's start and end, and the lake's lease, in one Delta table.
+
+A stage that writes several tables appends `started` with every table's version before it
+writes anything, commits its tables, then appends `committed` with the versions it committed:
+that row is the stage's commit point. A stage that fails in Python rolls its own commits back and
+appends `rolled_back`. A stage killed where Python cannot react (kill -9, the OOM killer, a lost
+container) leaves `started` with no end: the next run that takes the lease rolls those tables back
+to the recorded versions before doing anything else, says so in one line, and appends
+`rolled_back` for it (`recover`).
+
+Every commit to the journal is also one step of the lake's lease (core/lease.py), and carries
+in its `userMetadata` the whole state of the lake as JSON: the lease (holder, expiry), the stages
+still open with the versions they started from, and each table's last committed version. Steps
+are numbered (`epoch`); commits are blind appends, totally ordered by the Delta log, whose
+put-if-absent commit files give every commit its own version even when two processes commit at
+once. The first commit of an epoch is that epoch's step; a later commit claiming the same epoch
+lost a race and is void. So the state of the lake is the newest valid step, read from the last
+commits' metadata alone, without reading the table; and recovery needs no scan either.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+from delta.tables import DeltaTable
+from pyspark.sql import Column, SparkSession
+from pyspark.sql import functions as F
+
+from pipelines.core.contracts import JOURNAL_SCHEMA
+from pipelines.core.errors import LakeStateError
+from pipelines.core.failpoints import failpoint
+from pipelines.core.lake import delete_path, java_message, table_path, table_version
+
+log = logging.getLogger(__name__)
+
+JOURNAL_TABLE = "_runs"
+LEASE_STAGE = "lease"
+STARTED, COMMITTED, ROLLED_BACK = "started", "committed", "rolled_back"
+ACQUIRED, RENEWED, RELEASED = "acquired", "renewed", "released"
+NO_TABLE = -1
+
+
+def journal_path(lake: str) -> str:
+    return table_path(lake, JOURNAL_TABLE)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class LakeState:
+    """The lease and the committed snapshot, as of one journal step."""
+
+    epoch: int = 0
+    by: str | None = None  # "<run id>#<epoch>": who committed this step
+    holder: str | None = None
+    command: str | None = None
+    host: str | None = None
+    pid: int | None = None
+    since: str | None = None
+    expires: str | None = None
+    # "<run id>/<stage>" -> {run_id, stage, command, host, pid, started, before: {table: v}}
+    open: dict[str, dict] = field(default_factory=dict)
+    # table -> the version the last committed stage that wrote it left
+    committed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return datetime.fromisoformat(self.expires) if self.expires else None
+
+    def held_by_other(self, run_id: str, now: datetime) -> bool:
+        return self.holder not in (None, run_id) and (self.expires_at or now) > now
+
+    def describe(self) -> str:
+        return (
+            f"run {self.holder} ({self.command}) on host {self.host}, pid {self.pid}, "
+            f"since {(self.since or '?')[:19].replace('T', ' ')} UTC"
+        )
+
+
+# How many of the newest commits are read to find the newest valid step: more than the void
+# commits a race can leave (one per losing contender).
+STATE_WINDOW = 20
+
+
+def read_state(spark: SparkSession, lake: str) -> LakeState | None:
+    """The newest valid step's state; None for a lake with no journal."""
+    path = journal_path(lake)
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None
+    commits = (
+        DeltaTable.forPath(spark, path)
+        .history(STATE_WINDOW)
+        .select("version", "userMetadata")
+        .collect()
+    )
+    first_of_epoch: dict[int, tuple[int, LakeState]] = {}
+    for commit in commits:
+        try:
+            state = LakeState(**json.loads(commit.userMetadata or "{}"))
+        except (TypeError, ValueError) as exc:
+            raise LakeStateError(
+                f"the run journal {path} holds a state this version cannot read (commit "
+                f"{commit.version})"
+            ) from exc
+        known = first_of_epoch.get(state.epoch)
+        if known is None or commit.version < known[0]:
+            first_of_epoch[state.epoch] = (commit.version, state)
+    if not first_of_epoch:
+        return None
+    return first_of_epoch[max(first_of_epoch)][1]
+
+
+def _literal_map(values: dict[str, int] | None) -> Column:
+    if values is None:
+        return F.lit(None).cast("map<string,bigint>")
+    if not values:
+        return F.create_map().cast("map<string,bigint>")
+    pairs = [c for k, v in sorted(values.items()) for c in (F.lit(k), F.lit(int(v)))]
+    return F.create_map(*pairs).cast("map<string,bigint>")
+
+
+def append_row(
+    spark: SparkSession,
+    lake: str,
+    state: LakeState,
+    run_id: str,
+    stage: str,
+    row_state: str,
+    versions_before: dict[str, int] | None = None,
+    versions_committed: dict[str, int] | None = None,
+    detail: str | None = None,
+) -> None:
+    """Commit one journal row, a blind append whose metadata is the step's state (its epoch is
+    the current one + 1). Built from literals: no Python rows to ship to the JVM."""
+    values = {
+        "run_id": F.lit(run_id),
+        "stage": F.lit(stage),
+        "command": F.lit(state.command),
+        "state": F.lit(row_state),
+        "host": F.lit(socket.gethostname()),
+        "pid": F.lit(os.getpid()).cast("long"),
+        "at": F.lit(utc_now()),
+        "versions_before": _literal_map(versions_before),
+        "versions_committed": _literal_map(versions_committed),
+        "detail": F.lit(detail),
+        "epoch": F.lit(state.epoch),
+        "expires_at": F.lit(state.expires_at),
+    }
+    row = spark.range(1).select(
+        *[values[f.name].cast(f.dataType).alias(f.name) for f in JOURNAL_SCHEMA.fields]
+    )
+    (
+        row.write.format("delta")
+        .mode("append")
+        .option("userMetadata", json.dumps(asdict(state), sort_keys=True))
+        .save(journal_path(lake))
+    )
+    failpoint(f"after_journal_{row_state}_{stage}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Recovery
+# ---------------------------------------------------------------------------------------------
+
+
+def roll_back_tables(spark: SparkSession, lake: str, versions_before: dict[str, int]) -> list[str]:
+    """Put each table back at its recorded version (or remove a table the run created).
+    Returns the tables that changed. Refuses, naming the table, when a version is gone."""
+    changed = []
+    for table, version in sorted(versions_before.items()):
+        path = table_path(lake, table)
+        current = table_version(spark, path)
+        if version == NO_TABLE:
+            if current is not None:
+                delete_path(spark, path)
+                changed.append(table)
+            continue
+        if current is None:
+            raise LakeStateError(
+                f"table {table} of {lake} is gone, but the journal says it was at version "
+                f"{version}: restore it from a backup, then run `a100m recover`"
+            )
+        if current == version:
+            continue
+        try:
+            DeltaTable.forPath(spark, path).restoreToVersion(version)
+        except Exception as exc:
+            raise LakeStateError(
+                f"cannot restore table {table} of {lake} to version {version}, which the "
+                f"journal needs (removed by VACUUM?): {java_message(exc)}"
+            ) from exc
+        changed.append(table)
+    return changed
+
+
+def recovery_line(stage: dict, changed: list[str]) -> str:
+    return (
+        f"recovered the lake: rolled back {stage['stage']} of run {stage['run_id']} "
+        f"({stage.get('command') or '?'} on {stage.get('host')}, pid {stage.get('pid')}, "
+        f"started {str(stage.get('started', '?'))[:19].replace('T', ' ')} UTC), which never "
+        f"finished; tables restored: {', '.join(changed) or 'none'}"
+    )
+
+
+def committed_versions(
+    spark: SparkSession, lake: str, tables: list[str] | tuple[str, ...]
+) -> dict[str, int | None]:
+    """Each table's version as the last committed stages left it: what readers should read.
+    A table written by a stage still open reads as it was before that stage; a table no
+    journaled stage wrote (a lake from before the journal) at its latest version."""
+    state = read_state(spark, lake) or LakeState()
+    before: dict[str, int] = {}
+    for stage in sorted(state.open.values(), key=lambda s: s.get("started", "")):
+        for table, version in stage["before"].items():
+            before.setdefault(table, version)  # the oldest open stage's "before" wins
+    result: dict[str, int | None] = {}
+    for table in tables:
+        if table in before:
+            result[table] = None if before[table] == NO_TABLE else before[table]
+        elif table in state.committed:
+            result[table] = state.committed[table]
+        else:
+            result[table] = table_version(spark, table_path(lake, table))
+    return result

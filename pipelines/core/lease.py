@@ -1,0 +1,336 @@
+"""One writer at a time: the lake's lease, taken and kept by steps of the run journal.
+
+Every commit to `_runs` is one numbered step of the lease (core/journal.py). A run that finds the
+lake free (or its holder's lease expired) commits the next step naming itself as holder; when two
+runs race, both commits land (the Delta log gives each its own version, put-if-absent, on HDFS
+and object stores as on a local disk), but only the first commit of a step counts: the run whose
+commit came second reads the journal back, sees another run's step, and backs off, naming it.
+Every later step is checked the same way, so a holder that lost the lease (it stalled past its
+expiry and another run took over) finds out before its next commit and commits nothing more.
+
+The holder renews the lease from a background thread, every third of its duration (120 s, or
+A100M_LEASE_SECONDS). A holder that stops renewing (killed, its machine gone) loses the lease when
+it expires; the next run takes it over, logs the takeover naming the dead holder, and rolls back
+the stages the dead run left open. Within a process the lease is re-entrant: `run` holds it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from pyspark.sql import SparkSession
+
+from pipelines.core.errors import LakeBusyError
+from pipelines.core.journal import (
+    ACQUIRED,
+    COMMITTED,
+    LEASE_STAGE,
+    NO_TABLE,
+    RELEASED,
+    RENEWED,
+    ROLLED_BACK,
+    STARTED,
+    LakeState,
+    append_row,
+    read_state,
+    recovery_line,
+    roll_back_tables,
+    utc_now,
+)
+from pipelines.core.lake import check_lake_root, table_path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE_SECONDS = 120.0
+
+
+@dataclass
+class ProtocolClock:
+    """Time this process spent on the lease and the journal (the benchmark reports it)."""
+
+    seconds: float = 0.0
+    steps: int = 0
+
+    @contextmanager
+    def timing(self, step: bool = False) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds += time.monotonic() - started
+            self.steps += int(step)
+
+
+PROTOCOL_CLOCK = ProtocolClock()
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """A Delta commit that lost a race to another writer."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = f"{type(seen).__name__} {seen}"
+        if any(
+            marker in text
+            for marker in (
+                "Concurrent",
+                "ProtocolChanged",
+                "DELTA_CONCURRENT",
+                "FileAlreadyExists",
+                "already exists",
+            )
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class LeaseLost(LakeBusyError):
+    """Another run committed the step this run meant to commit: the lake is not ours."""
+
+
+class Lease:
+    """The lease one run holds on one lake, and the journal rows it commits while holding it."""
+
+    def __init__(self, spark: SparkSession, lake: str, run_id: str, command: str, seconds: float):
+        self.spark = spark
+        self.lake = lake
+        self.run_id = run_id
+        self.command = command
+        self.seconds = seconds
+        self.state: LakeState | None = None
+        self.took_over: LakeState | None = None
+        self.recovered: list[str] = []
+        self.lost = threading.Event()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def _step(self, base: LakeState, row_state: str, stage: str, run_id: str, **row) -> LakeState:
+        """Commit the next step from base; return the new state, or raise LeaseLost."""
+        with PROTOCOL_CLOCK.timing(step=True):
+            return self._commit_step(base, row_state, stage, run_id, **row)
+
+    def _commit_step(
+        self, base: LakeState, row_state: str, stage: str, run_id: str, **row
+    ) -> LakeState:
+        expires = utc_now() + timedelta(seconds=self.seconds)
+        step = replace(base, epoch=base.epoch + 1, by=f"{self.run_id}#{base.epoch + 1}")
+        if row_state != RELEASED:
+            step = replace(step, expires=expires.isoformat())
+        try:
+            append_row(self.spark, self.lake, step, run_id, stage, row_state, **row)
+        except Exception as exc:
+            if not is_conflict(exc):
+                raise
+            raise LeaseLost(self._busy_line(read_state(self.spark, self.lake))) from exc
+        landed = read_state(self.spark, self.lake)
+        if landed is None or landed.by != step.by:
+            raise LeaseLost(self._busy_line(landed))
+        return step
+
+    def _busy_line(self, other: LakeState | None) -> str:
+        if other is None or other.holder is None:
+            return f"lake {self.lake} is busy: another run changed it at the same moment; retry"
+        until = other.expires_at
+        return (
+            f"lake {self.lake} is busy: {other.describe()} holds it (lease until "
+            f"{until:%H:%M:%S} UTC); retry later or pass --wait SECONDS"
+        )
+
+    # -- taking, renewing, giving back -------------------------------------------------------
+
+    def try_acquire(self, attempts: int = 3) -> str | None:
+        """Take the lease if free or expired; None when taken, else the line naming the holder.
+        A race lost to a run that does not show as holder yet (two runs creating the journal at
+        once) is tried again, so that the line can name the winner."""
+        for attempt in range(attempts):
+            busy, holder_named = self._try_acquire_once()
+            if busy is None or holder_named or attempt == attempts - 1:
+                return busy
+            time.sleep(0.5)
+        return busy
+
+    def _try_acquire_once(self) -> tuple[str | None, bool]:
+        now = utc_now()
+        with PROTOCOL_CLOCK.timing():
+            current = read_state(self.spark, self.lake) or LakeState()
+        if current.held_by_other(self.run_id, now):
+            return self._busy_line(current), True
+        mine = replace(
+            current,
+            holder=self.run_id,
+            command=self.command,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            since=now.isoformat(),
+        )
+        try:
+            with self._lock:
+                self.state = self._step(mine, ACQUIRED, LEASE_STAGE, self.run_id)
+        except LeaseLost as lost:
+            return str(lost), False
+        if current.holder not in (None, self.run_id):
+            self.took_over = current
+            log.warning(
+                "took over the lake's lease from %s, which stopped renewing it (it expired at "
+                "%s UTC)",
+                current.describe(),
+                f"{current.expires_at:%H:%M:%S}",
+            )
+        return None, False
+
+    def renew(self) -> None:
+        with self._lock:
+            self.state = self._step(self.state, RENEWED, LEASE_STAGE, self.run_id)
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join(timeout=self.seconds)
+        if self.lost.is_set() or self.state is None:
+            return
+        free = replace(self.state, holder=None, command=None, host=None, pid=None, since=None)
+        try:
+            with self._lock:
+                self.state = self._step(free, RELEASED, LEASE_STAGE, self.run_id)
+        except Exception as exc:  # the lease then ends when it expires
+            log.warning("could not give the lake's lease back (it expires by itself): %s", exc)
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            try:
+                self.renew()
+            except Exception as exc:
+                self.lost.set()
+                log.error("lost the lake's lease: %s", exc)
+                return
+
+    def start_renewing(self) -> None:
+        self._renewer = threading.Thread(target=self._renew_loop, name="a100m-lease", daemon=True)
+        self._renewer.start()
+
+    def check_held(self) -> None:
+        if self.lost.is_set():
+            raise LeaseLost(
+                f"run {self.run_id} lost the lease on {self.lake} (it expired and another run "
+                "took it over); nothing more is committed"
+            )
+
+    # -- the stages' journal rows --------------------------------------------------------------
+
+    def begin_stage(self, stage: str, versions_before: dict[str, int | None]) -> None:
+        before = {t: NO_TABLE if v is None else int(v) for t, v in versions_before.items()}
+        self.check_held()
+        opened = {
+            "run_id": self.run_id,
+            "stage": stage,
+            "command": self.command,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": utc_now().isoformat(),
+            "before": before,
+        }
+        with self._lock:
+            base = replace(self.state, open={**self.state.open, f"{self.run_id}/{stage}": opened})
+            self.state = self._step(base, STARTED, stage, self.run_id, versions_before=before)
+
+    def end_stage(
+        self,
+        stage: str,
+        committed: dict[str, int] | None,
+        detail: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Append committed (with the versions) or, when committed is None, rolled_back."""
+        run_id = run_id or self.run_id
+        if committed is not None:
+            self.check_held()
+        with self._lock:
+            still_open = {k: v for k, v in self.state.open.items() if k != f"{run_id}/{stage}"}
+            base = replace(
+                self.state,
+                open=still_open,
+                committed={**self.state.committed, **(committed or {})},
+            )
+            self.state = self._step(
+                base,
+                COMMITTED if committed is not None else ROLLED_BACK,
+                stage,
+                run_id,
+                versions_committed=committed,
+                detail=detail,
+            )
+
+    def recover(self) -> list[str]:
+        """Roll back every stage a dead run left open, newest first; one line each."""
+        lines = []
+        opened = sorted(self.state.open.values(), key=lambda s: s["started"], reverse=True)
+        for stage in opened:
+            changed = roll_back_tables(self.spark, self.lake, stage["before"])
+            self.end_stage(
+                stage["stage"], None, f"recovered by run {self.run_id}", run_id=stage["run_id"]
+            )
+            lines.append(recovery_line(stage, changed))
+            log.warning(lines[-1])
+        return lines
+
+
+_held: dict[str, Lease] = {}
+_held_lock = threading.Lock()
+
+
+@contextmanager
+def hold_lake(
+    spark: SparkSession,
+    lake: str,
+    run_id: str,
+    command: str,
+    wait_seconds: float = 0.0,
+    on_acquired: Callable[[Lease], None] | None = None,
+) -> Iterator[Lease]:
+    """Hold the lake's lease for the block (re-entrant within a process).
+
+    A second writer raises LakeBusyError naming the holder, or polls for wait_seconds first.
+    on_acquired(lease) runs once the lease is taken, before the block (recovery goes there).
+    """
+    key = table_path(lake, "")
+    with _held_lock:
+        outer = _held.get(key)
+    if outer is not None:
+        yield outer
+        return
+    check_lake_root(spark, lake)
+    seconds = float(os.environ.get("A100M_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
+    lease = Lease(spark, lake, run_id, command, seconds)
+    deadline = time.monotonic() + wait_seconds
+    while (busy := lease.try_acquire()) is not None:
+        if time.monotonic() >= deadline:
+            raise LakeBusyError(busy)
+        time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+    with _held_lock:
+        _held[key] = lease
+    lease.start_renewing()
+    try:
+        if on_acquired is not None:
+            on_acquired(lease)
+        yield lease
+    finally:
+        with _held_lock:
+            _held.pop(key, None)
+        lease.release()
+
+
+def held_lease(lake: str) -> Lease | None:
+    """The lease this process holds on the lake, if any."""
+    with _held_lock:
+        return _held.get(table_path(lake, ""))
