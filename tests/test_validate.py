@@ -228,11 +228,9 @@ def test_validate_exit_codes_for_failures_and_missing_tables(spark, tmp_path, da
 
 
 def test_rows_whose_video_is_gone_are_quarantined_row_by_row(spark, tmp_path):
-    """A crash outside the journal, or a writer outside the pipeline, left nodes and transcript
-    lines of a video with no videos row: each is quarantined as it was found, nothing is lost."""
-    from delta.tables import DeltaTable
-
-    from pipelines.core.lake import table_path
+    """An edit (or an old crash) left nodes and transcript lines of a video with no videos row:
+    each is quarantined as it was found, nothing is lost."""
+    from pipelines.core.runs import journaled_write
     from tests.rawdata import small_tree_video, write_raw
 
     lake = str(tmp_path / "lake")
@@ -240,7 +238,10 @@ def test_rows_whose_video_is_gone_are_quarantined_row_by_row(spark, tmp_path):
         tmp_path / "in.parquet", [small_tree_video("vidkeep0001"), small_tree_video("vidgone0001")]
     )
     explode(spark, [str(shard)], lake)
-    DeltaTable.forPath(spark, table_path(lake, "videos")).delete("video_uid = 'vidgone0001'")
+    # an edit that commits like a stage (readers see committed versions only)
+    with journaled_write(spark, lake, "an-edit", "edit", ["videos"]) as write:
+        gone = spark.createDataFrame([("vidgone0001",)], "video_uid string")
+        write.delete_videos("videos", gone)
     result = validate(spark, lake, str(tmp_path / "report"), "orphans")
     failed = {o.check_id: o.unexpected_count for o in result.failed}
     assert failed == {"node_video_exists": 5, "transcript_video_exists": 2}
