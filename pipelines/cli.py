@@ -258,9 +258,9 @@ def cmd_recover(spark, settings: Settings, args: argparse.Namespace) -> int:
 def cmd_snapshot(spark, settings: Settings, args: argparse.Namespace) -> int:
     import json
 
-    from pipelines.core.runs import lake_tables, read_snapshot
+    from pipelines.core.runs import committed_snapshot, lake_tables
 
-    snapshot = read_snapshot(spark, settings.lake, lake_tables(spark, settings.lake))
+    snapshot = committed_snapshot(spark, settings.lake, lake_tables(spark, settings.lake))
     print(json.dumps(snapshot, indent=2, sort_keys=True))
     return EXIT_OK
 

@@ -20,7 +20,7 @@ from pipelines.core.failpoints import FAILPOINT_VARIABLE, KILLED_EXIT_CODE
 from pipelines.core.journal import COMMITTED, journal_path, read_state
 from pipelines.core.lake import read_table, table_path, table_version
 from pipelines.core.lease import held_lease
-from pipelines.core.runs import lake_run, new_run_id, read_snapshot
+from pipelines.core.runs import committed_snapshot, lake_run, new_run_id
 from pipelines.ingest.stage import EXPLODE_TABLES, explode
 from pipelines.quality.validate import validate
 from pipelines.stats.stage import compute_stats
@@ -172,7 +172,7 @@ def test_explode_killed_at_each_commit_then_rerun_equals_one_clean_run(
     assert code == KILLED_EXIT_CODE, err[-2000:]
     assert f"failpoint {point}" in err
     # readers see the last committed state: nothing of the killed run
-    assert set(read_snapshot(spark, lake, ("videos", "nodes")).values()) == {None}
+    assert set(committed_snapshot(spark, lake, ("videos", "nodes")).values()) == {None}
 
     result = once_free(spark, lake, lambda: explode(spark, corpus, lake))
     assert result.files_read == len(corpus)
@@ -245,7 +245,10 @@ def test_a_real_sigkill_while_explode_writes_is_undone_by_the_next_run(
     process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL
 
-    assert read_snapshot(spark, str(lake), ("nodes", "videos")) == {"nodes": None, "videos": None}
+    assert committed_snapshot(spark, str(lake), ("nodes", "videos")) == {
+        "nodes": None,
+        "videos": None,
+    }
     once_free(spark, str(lake), lambda: explode(spark, corpus, str(lake)))
     assert fingerprint(spark, str(lake), EXPLODE_TABLES) == clean["explode"]
 
@@ -282,7 +285,7 @@ def test_a_writer_beside_a_running_explode_is_refused_and_readers_see_the_last_c
 ):
     lake = str(tmp_path / "lake")
     explode(spark, corpus[:1], lake)
-    committed = read_snapshot(spark, lake, ("videos", "nodes"))
+    committed = committed_snapshot(spark, lake, ("videos", "nodes"))
     videos_before = read_table(spark, lake, "videos").count()
     process = a100m(
         "explode", "--input", *corpus, "--lake", lake, failpoint="after_commit_explode_nodes"
@@ -300,7 +303,7 @@ def test_a_writer_beside_a_running_explode_is_refused_and_readers_see_the_last_c
     assert code == KILLED_EXIT_CODE, err[-2000:]
     # nodes has the dead run's commit; readers still get the last committed versions
     assert table_version(spark, table_path(lake, "nodes")) > committed["nodes"]
-    snapshot = read_snapshot(spark, lake, ("videos", "nodes"))
+    snapshot = committed_snapshot(spark, lake, ("videos", "nodes"))
     assert snapshot == committed
     assert read_table(spark, lake, "videos", snapshot["videos"]).count() == videos_before
 

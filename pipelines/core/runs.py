@@ -95,8 +95,3 @@ def lake_tables(spark: SparkSession, lake: str) -> list[str]:
         if status.isDirectory()
         and fs.exists(jvm.org.apache.hadoop.fs.Path(status.getPath(), "_delta_log"))
     )
-
-
-def read_snapshot(spark: SparkSession, lake: str, tables: Iterable[str]) -> dict[str, int | None]:
-    """The committed snapshot of the given tables, for readers outside the pipeline."""
-    return committed_snapshot(spark, lake, tables)
