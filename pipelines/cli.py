@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="report only; leave failing records in the tables",
     )
+    validate.add_argument(
+        "--full",
+        action="store_true",
+        help="re-validate every video, not only those no validation has seen",
+    )
 
     stats = commands.add_parser(
         "stats", parents=[common], help="corpus statistics: stats_* tables, JSON, HTML"
@@ -204,7 +209,12 @@ def cmd_validate(spark, settings: Settings, args: argparse.Namespace) -> int:
     run_id = new_run_id()
     with lake_run(spark, settings.lake, run_id, "validate", args.wait):
         result = validate(
-            spark, settings.lake, settings.report, run_id, quarantine=not args.no_quarantine
+            spark,
+            settings.lake,
+            settings.report,
+            run_id,
+            quarantine=not args.no_quarantine,
+            full=args.full,
         )
     print(result.summary())
     return EXIT_OK if result.passed else EXIT_DATA
@@ -228,7 +238,7 @@ def cmd_report(spark, settings: Settings, args: argparse.Namespace) -> int:
     result = run_report(spark, settings.lake, args.out or settings.report, args.wait)
     print(result.validation.summary())
     print(result.summary())
-    return EXIT_OK if result.validation.passed else EXIT_DATA
+    return EXIT_DATA if result.validation.lake_failed else EXIT_OK
 
 
 def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ def _raw(spark, tmp_path, rows):
 
 
 def test_nodes_of_a_hand_built_tree(spark, tmp_path):
-    nodes = to_nodes(_raw(spark, tmp_path, [small_tree_video()]))
+    nodes = to_nodes(_raw(spark, tmp_path, [small_tree_video()]), "run-1")
     assert columns_and_types(nodes) == columns_and_types(NODES_SCHEMA)
     got = nodes.select(
         "seq",
@@ -114,7 +114,7 @@ def test_videos_and_transcripts_of_a_hand_built_tree(spark, tmp_path):
     assert row.source_file.endswith("/in/shard.parquet") and row.source_row == 0
     assert row.ingest_run_id == "run-1"
 
-    transcripts = to_transcripts(raw)
+    transcripts = to_transcripts(raw, "run-1")
     assert columns_and_types(transcripts) == columns_and_types(TRANSCRIPTS_SCHEMA)
     assertDataFrameEqual(
         transcripts.select("seq", "time", "time_text", "text"),
@@ -146,7 +146,7 @@ def test_null_and_empty_lists_and_bad_dates_survive_the_round_trip(spark, tmp_pa
     assert by_uid["vid00000003"].transcript_count == 0 and by_uid["vid00000003"].node_count == 0
     assert by_uid["vid00000004"].has_metadata is False and by_uid["vid00000004"].node_count is None
 
-    back = nest(videos, to_nodes(raw), to_transcripts(raw))
+    back = nest(videos, to_nodes(raw, "run-1"), to_transcripts(raw, "run-1"))
     assert columns_and_types(back) == columns_and_types(RAW_SCHEMA)
     assertDataFrameEqual(back, raw.select(*RAW_SCHEMA.names), rtol=0, atol=0)
 

@@ -184,13 +184,15 @@ def test_results_are_written_as_gx_json_data_docs_and_history(spark, damaged):
     tree_page = next(p for p in pages if "/tree/" in str(p))
     assert "chk_tiles_parent" in tree_page.read_text()
     dq = read_table(spark, lake, "dq_results").where("run_id = 'run-damaged'")
-    assert (
-        dq.count()
-        == len(result.outcomes)
-        == sum(len(s.data["expectations"]) for s in load_suites())
-    )
-    tiles = dq.where("check_id = 'tiles_parent'").first()
+    # One row per expectation for what the run checked, and one for the lake as it stands.
+    expectations = sum(len(s.data["expectations"]) for s in load_suites())
+    assert dq.where("scope = 'run'").count() == len(result.outcomes) == expectations
+    assert dq.where("scope = 'lake'").count() == len(result.lake_outcomes) == expectations
+    tiles = dq.where("check_id = 'tiles_parent' AND scope = 'run'").first()
     assert (tiles.success, tiles.severity, tiles.table_name) == (False, "fail", "nodes")
+    # Its videos were quarantined by the same run: the lake keeps none of the offences.
+    assert (tiles.kept_unexpected_count, tiles.unexpected_count > 0) == (0, True)
+    assert not result.lake_failed
     assert "FAIL [fail] tree.tiles_parent" in result.summary()
 
 

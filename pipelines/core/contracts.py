@@ -80,6 +80,9 @@ NODES_SCHEMA = struct_schema(
     # gpt.summary / gpt.action can be null inside a present gpt; kept so nesting back is exact.
     ("has_gpt_summary", T.BooleanType(), False),
     ("has_gpt_action", T.BooleanType(), False),
+    # The explode run that wrote the row: each append's files hold one run, so a filter on it
+    # skips every other run's files (incremental validation and statistics read only new runs).
+    ("ingest_run_id", T.StringType(), False),
 )
 
 TRANSCRIPTS_SCHEMA = struct_schema(
@@ -89,6 +92,7 @@ TRANSCRIPTS_SCHEMA = struct_schema(
     # The source text ("32.16"), kept because a double does not give the same text back.
     ("time_text", T.StringType(), True),
     ("text", T.StringType(), True),
+    ("ingest_run_id", T.StringType(), False),
 )
 
 QUARANTINE_SCHEMA = struct_schema(
@@ -152,6 +156,16 @@ DQ_RESULTS_SCHEMA = T.StructType(
         T.StructField("unexpected_count", T.LongType(), True),
         T.StructField("unexpected_percent", T.DoubleType(), True),
         T.StructField("examples", T.ArrayType(T.StringType()), True),
+        # "run": what this run checked; "lake": the lake's figures as of this run, merged over
+        # the runs since the last full validation (quality/scope.py).
+        T.StructField("scope", T.StringType(), False),
+        T.StructField("mode", T.StringType(), False),  # full | incremental
+        T.StructField("fingerprint", T.StringType(), False),  # the suites and rules checked
+        T.StructField("ingest_runs", T.ArrayType(T.StringType()), True),  # "run" rows
+        # What is left of element_count and unexpected_count once this run's quarantine moved
+        # its videos out: the counts the lake's figures add up.
+        T.StructField("kept_element_count", T.LongType(), True),
+        T.StructField("kept_unexpected_count", T.LongType(), True),
     ]
 )
 

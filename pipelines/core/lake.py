@@ -103,8 +103,15 @@ def check_lake_root(spark: SparkSession, lake: str) -> None:
 
 
 def ensure_table(spark: SparkSession, path: str, schema: T.StructType) -> None:
-    """Create the table with the contract's schema (NOT NULL columns enforced by Delta)."""
-    DeltaTable.createIfNotExists(spark).location(path).addColumns(schema).execute()
+    """Create the table with the contract's schema (NOT NULL columns enforced by Delta), with
+    its change data feed on, so readers can take only what changed since a version."""
+    (
+        DeltaTable.createIfNotExists(spark)
+        .location(path)
+        .addColumns(schema)
+        .property("delta.enableChangeDataFeed", "true")
+        .execute()
+    )
 
 
 @dataclass
@@ -136,14 +143,19 @@ class LakeWrite:
             ensure_table(self.spark, path, schema)
             previous = table_version(self.spark, path)
         self._commits += 1
-        (
-            df.write.format("delta")
-            .mode(mode)
-            .option("userMetadata", self.run_id)
-            .option("txnAppId", f"a100m-{self.run_id}-{self.stage}")
-            .option("txnVersion", self._commits)
-            .save(path)
-        )
+        try:
+            (
+                df.write.format("delta")
+                .mode(mode)
+                .option("userMetadata", self.run_id)
+                .option("txnAppId", f"a100m-{self.run_id}-{self.stage}")
+                .option("txnVersion", self._commits)
+                .save(path)
+            )
+        except Exception as exc:
+            if (problem := contract_mismatch(self.spark, path, table, schema)) is not None:
+                raise LakeStateError(problem) from exc
+            raise
         last = DeltaTable.forPath(self.spark, path).history(1).first()
         log.info("%s %s: %.1f s", mode, table, time.monotonic() - started)
         failpoint(f"after_commit_{self.stage}_{table}")
@@ -196,6 +208,23 @@ class LakeWrite:
                     DeltaTable.forPath(self.spark, path).restoreToVersion(version)
             except Exception:  # keep restoring the others; the original error is re-raised
                 log.exception("could not roll back table %s to version %s", table, version)
+
+
+def contract_mismatch(
+    spark: SparkSession, path: str, table: str, schema: T.StructType
+) -> str | None:
+    """One line when the stored table's columns are not the contract's (a lake written by
+    another version of a100m), else None."""
+    stored = spark.read.format("delta").load(path).schema.names
+    missing = [c for c in schema.names if c not in stored]
+    extra = [c for c in stored if c not in schema.names]
+    if not missing and not extra:
+        return None
+    return (
+        f"table {table} at {path} was written by another version of a100m (columns missing: "
+        f"{', '.join(missing) or 'none'}; unknown: {', '.join(extra) or 'none'}): explode the "
+        "raw files into a new lake"
+    )
 
 
 def delete_path(spark: SparkSession, path: str) -> None:

@@ -22,6 +22,9 @@ class CheckOutcome:
     unexpected_count: int | None
     unexpected_percent: float | None
     examples: list[str]
+    # What is left of the counts once the run's quarantine moved its videos out.
+    kept_element_count: int | None = None
+    kept_unexpected_count: int | None = None
 
     @property
     def level(self) -> str:
@@ -32,7 +35,13 @@ class CheckOutcome:
 class ValidationResult:
     run_id: str
     versions: dict[str, int | None]
+    # What this run checked (empty when there was nothing new to check) ...
     outcomes: list[CheckOutcome] = field(default_factory=list)
+    # ... and the lake's figures, merged over the runs since the last full validation.
+    lake_outcomes: list[CheckOutcome] = field(default_factory=list)
+    mode: str = "full"
+    scope_reason: str = ""
+    checked_runs: list[str] = field(default_factory=list)
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
     quarantined_videos: int = 0
     quarantine_total_by_reason: dict[str, int] = field(default_factory=dict)
@@ -42,7 +51,13 @@ class ValidationResult:
 
     @property
     def failed(self) -> list[CheckOutcome]:
-        return [o for o in self.outcomes if not o.success and o.severity == FAIL_SEVERITY]
+        """This run's failed fail-severity checks; the lake's when it checked nothing."""
+        judged = self.outcomes if self.outcomes else self.lake_outcomes
+        return [o for o in judged if not o.success and o.severity == FAIL_SEVERITY]
+
+    @property
+    def lake_failed(self) -> list[CheckOutcome]:
+        return [o for o in self.lake_outcomes if not o.success and o.severity == FAIL_SEVERITY]
 
     @property
     def passed(self) -> bool:
@@ -53,8 +68,12 @@ class ValidationResult:
         lines = [
             f"validate run {self.run_id}: {verdict}; {len(self.outcomes)} expectations on "
             + ", ".join(f"{t} v{v}" for t, v in self.versions.items())
-            + f" in {self.seconds:.1f} s"
+            + f" in {self.seconds:.1f} s",
+            f"  {self.mode} validation: {self.scope_reason}",
         ]
+        if self.lake_outcomes:
+            lake = "PASSED" if not self.lake_failed else f"FAILED ({len(self.lake_failed)} checks)"
+            lines.append(f"  the lake as it stands: {lake}")
         noteworthy = [o for o in self.outcomes if not o.success or (o.unexpected_count or 0) > 0]
         for o in sorted(noteworthy, key=lambda o: (o.success, o.level, o.suite, o.check_id)):
             status = (

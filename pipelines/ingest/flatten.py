@@ -56,7 +56,7 @@ def _size_or_null(array: Column) -> Column:
     return F.when(array.isNotNull(), F.size(array))
 
 
-def to_nodes(raw: DataFrame) -> DataFrame:
+def to_nodes(raw: DataFrame, run_id: str) -> DataFrame:
     """One row per node, with duration, child_count, is_leaf and the gpt fields flattened."""
     node = F.col("node")
     gpt = node["gpt"]
@@ -74,6 +74,7 @@ def to_nodes(raw: DataFrame) -> DataFrame:
         gpt["action"]["actor"].alias("action_actor"),
         gpt["summary"].isNotNull().alias("has_gpt_summary"),
         gpt["action"].isNotNull().alias("has_gpt_action"),
+        F.lit(run_id).alias("ingest_run_id"),
     )
     return flat.transform(with_child_counts).transform(lambda df: conform(df, NODES_SCHEMA))
 
@@ -91,7 +92,7 @@ def with_child_counts(nodes: DataFrame) -> DataFrame:
     return counted.withColumn("child_count", child_count).withColumn("is_leaf", child_count == 0)
 
 
-def to_transcripts(raw: DataFrame) -> DataFrame:
+def to_transcripts(raw: DataFrame, run_id: str) -> DataFrame:
     """One row per transcript line; time parsed to a double, its text kept."""
     line = F.col("line")
     return conform(
@@ -101,6 +102,7 @@ def to_transcripts(raw: DataFrame) -> DataFrame:
             line["time"].try_cast("double").alias("time"),
             line["time"].alias("time_text"),
             line["text"].alias("text"),
+            F.lit(run_id).alias("ingest_run_id"),
         ),
         TRANSCRIPTS_SCHEMA,
     )

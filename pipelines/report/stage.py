@@ -37,7 +37,7 @@ class ReportResult:
     changes: dict[str, Any]
 
     def summary(self) -> str:
-        verdict = "PASSED" if self.validation.passed else "FAILED"
+        verdict = "FAILED" if self.validation.lake_failed else "PASSED"
         lines = [
             f"report {self.folder.name}: {verdict}",
             f"  page:  {self.folder / 'index.html'}",
@@ -85,15 +85,18 @@ def write_report(
         "run_id": run_id,
         "created_at": datetime.now(UTC).isoformat(),
         "lake": lake,
-        "passed": validation.passed,
-        "failed_checks": len(validation.failed),
+        # The lake as it stands: merged over the validations since the last full one.
+        "passed": not validation.lake_failed,
+        "failed_checks": len(validation.lake_failed),
+        "validation_mode": validation.mode,
+        "validation_scope": validation.scope_reason,
         "versions": validation.versions,
         "row_counts": counts,
         "figures": {name: summary.get(name) for name in KEY_FIGURES},
         "previous_run_id": previous_run,
     }
     write_text_atomic(folder / REPORT_JSON, json.dumps(facts, indent=2, default=str))
-    page = render_report_page(facts, validation.outcomes, stats_doc["verbs"][:10], changes)
+    page = render_report_page(facts, validation.lake_outcomes, stats_doc["verbs"][:10], changes)
     write_text_atomic(folder / "index.html", page)
     index = write_text_atomic(root / "index.html", render_index(_all_reports(root)))
     return ReportResult(folder, index, validation, previous_run, changes)
@@ -119,7 +122,9 @@ def _changes(
     spark: SparkSession, lake: str, run_id: str, previous_run: str, counts: dict[str, int]
 ) -> dict[str, Any]:
     """What changed between two runs, from the history tables."""
-    dq = read_table(spark, lake, "dq_results").where(F.col("run_id").isin(run_id, previous_run))
+    dq = read_table(spark, lake, "dq_results").where(
+        F.col("run_id").isin(run_id, previous_run) & (F.col("scope") == "lake")
+    )
     status = {
         (r.run_id, r.suite, r.check_id): r
         for r in dq.select(
