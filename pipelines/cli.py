@@ -268,10 +268,19 @@ def cmd_recover(spark, settings: Settings, args: argparse.Namespace) -> int:
 def cmd_snapshot(spark, settings: Settings, args: argparse.Namespace) -> int:
     import json
 
+    from pipelines.core.journal import outside_commits
     from pipelines.core.runs import committed_snapshot, lake_tables
 
-    snapshot = committed_snapshot(spark, settings.lake, lake_tables(spark, settings.lake))
+    tables = lake_tables(spark, settings.lake)
+    snapshot = committed_snapshot(spark, settings.lake, tables)
     print(json.dumps(snapshot, indent=2, sort_keys=True))
+    for table, (committed, latest) in sorted(outside_commits(spark, settings.lake, tables).items()):
+        print(
+            f"a100m snapshot: table {table} has versions {committed + 1}..{latest} made outside "
+            f"the pipeline; a100m reads version {committed} until one of its stages writes "
+            f"{table} (docs/operations.md)",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

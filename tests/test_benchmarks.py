@@ -19,8 +19,13 @@ def test_the_harness_writes_stage_times_and_ratios(spark, tmp_path):
         "explode / duckdb_unnest": 1.5,
         "pipeline / duckdb_sql": 2.0,
         "validate / explode": 0.5,
+        "night on the lake / on an empty lake": 1.25,
         "run / duckdb_sql": 2.0,
     }
+    # The night of a tenth as many videos (here 1) ran on the lake and on an empty lake.
+    for where in ("night_on_lake", "night_on_empty"):
+        for stage in ("explode", "validate", "stats"):
+            assert stages[f"{where}_{stage}"]["seconds"] > 0, (where, stage)
     assert set(result["ratios"]) == set(result["budgets"])
     assert result["driver_peak_rss_mb"] > 0
     # The whole `a100m run` in its own process wrote the same lake as the stages did here.

@@ -25,6 +25,7 @@ from pipelines.ingest.stage import EXPLODE_TABLES, explode
 from pipelines.quality.validate import validate
 from pipelines.stats.stage import compute_stats
 from pipelines.synth import generate
+from tests.processes import SPARK_FLAGS
 from tests.rawdata import node, small_tree_video, write_raw
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VOLATILE = {
     "run_id",
     "ingest_run_id",
+    "ingest_runs",
     "ingested_at",
     "quarantined_at",
     "computed_at",
@@ -41,26 +43,20 @@ VOLATILE = {
     "videos_version",
     "nodes_version",
 }
-SPARK_FLAGS = [
-    "--spark-conf",
-    "spark.sql.shuffle.partitions=2",
-    "--spark-conf",
-    "spark.default.parallelism=2",
-    "--spark-conf",
-    "spark.ui.enabled=false",
-    "--spark-conf",
-    "spark.ui.showConsoleProgress=false",
-    "--spark-conf",
-    "spark.driver.memory=1g",
-]
 VALIDATE_TABLES = ("videos", "nodes", "transcripts", "quarantine", "dq_results")
 STATS_CHECKED = ("stats_summary", "stats_levels", "stats_verbs", "actions")
 
 
-def a100m(*args: str, failpoint: str | None = None, **popen) -> subprocess.Popen:
+def a100m(
+    *args: str, failpoint: str | None = None, lease_seconds: int = 12, **popen
+) -> subprocess.Popen:
     # a short lease, so that the next run takes over a killed child's lake in seconds (long
     # enough that a live child renews it in time on a loaded 2-core machine)
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "A100M_LEASE_SECONDS": "12"}
+    env = {
+        **os.environ,
+        "PYSPARK_PYTHON": sys.executable,
+        "A100M_LEASE_SECONDS": str(lease_seconds),
+    }
     env.pop(FAILPOINT_VARIABLE, None)
     if failpoint:
         env[FAILPOINT_VARIABLE] = failpoint
@@ -280,6 +276,25 @@ def test_two_explodes_with_wait_on_overlapping_inputs_each_does_only_what_is_lef
     assert fingerprint(spark, lake, EXPLODE_TABLES) == clean["explode"]
 
 
+def test_two_validates_at_once_quarantine_once_and_the_second_finds_nothing_new(
+    spark, corpus, clean, tmp_path
+):
+    lake = str(tmp_path / "lake")
+    explode(spark, corpus, lake)
+    args = ("validate", "--lake", lake, "--report", str(tmp_path / "report"), "--wait", "400")
+    # A lease long enough that neither child loses it while both JVMs share two cores.
+    both = [a100m(*args, lease_seconds=60) for _ in range(2)]
+    finished = [finish(p) for p in both]
+    outs = [out for _, out, _ in finished]
+    # One ran first and quarantined the damaged videos (exit 1: its checks failed); the other
+    # waited, found no video no validation had seen, and judged the lake as it now is.
+    assert sorted(code for code, _, _ in finished) == [0, 1], [e[-1500:] for *_, e in finished]
+    assert sum("no new videos since validate run" in out for out in outs) == 1, outs
+    assert fingerprint(spark, lake, ("videos", "nodes", "transcripts", "quarantine")) == {
+        t: clean["validate"][t] for t in ("videos", "nodes", "transcripts", "quarantine")
+    }
+
+
 def test_a_writer_beside_a_running_explode_is_refused_and_readers_see_the_last_commit(
     spark, corpus, tmp_path
 ):
@@ -396,6 +411,14 @@ def test_snapshot_prints_the_committed_versions_as_json(spark, corpus, tmp_path)
     assert {"nodes", "transcripts", "ingest_log", "_runs"} <= set(snapshot)
     journal = spark.read.format("delta").load(journal_path(lake))
     assert journal.where(f"state = '{COMMITTED}' and stage = 'explode'").count() == 1
+    assert "outside the pipeline" not in err
+    # A hand-run DELETE is a commit no stage made: readers keep the committed version, and
+    # snapshot says so in one line.
+    DeltaTable.forPath(spark, table_path(lake, "videos")).delete("true")
+    code, out, err = finish(a100m("snapshot", "--lake", lake))
+    assert json.loads(out)["videos"] == snapshot["videos"]
+    line = a100m_line(err)
+    assert "table videos has versions" in line and "made outside the pipeline" in line
 
 
 def test_bad_spark_settings_end_at_once_instead_of_hanging(tmp_path):

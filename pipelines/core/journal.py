@@ -43,6 +43,10 @@ LEASE_STAGE = "lease"
 STARTED, COMMITTED, ROLLED_BACK = "started", "committed", "rolled_back"
 ACQUIRED, RENEWED, RELEASED = "acquired", "renewed", "released"
 NO_TABLE = -1
+# A Delta checkpoint of the journal took 3.5 s on 2 cores against 0.3 s for a plain step: at
+# Delta's default (every 10 commits) every second or third command paid it. Every 100 commits,
+# about one command in 25 does; replaying up to 100 small commit files costs less than that.
+JOURNAL_CHECKPOINT_INTERVAL = "100"
 
 
 def journal_path(lake: str) -> str:
@@ -160,6 +164,7 @@ def append_row(
         row.write.format("delta")
         .mode("append")
         .option("userMetadata", json.dumps(asdict(state), sort_keys=True))
+        .option("delta.checkpointInterval", JOURNAL_CHECKPOINT_INTERVAL)  # on creation
         .save(journal_path(lake))
     )
     failpoint(f"after_journal_{row_state}_{stage}")
@@ -229,3 +234,21 @@ def committed_versions(
         else:
             result[table] = table_version(spark, table_path(lake, table))
     return result
+
+
+def outside_commits(
+    spark: SparkSession, lake: str, tables: list[str] | tuple[str, ...]
+) -> dict[str, tuple[int, int]]:
+    """table -> (committed, latest) for each table with commits that no journaled stage made
+    and no open stage is making (a hand-run DELETE, another tool): readers do not see them."""
+    state = read_state(spark, lake) or LakeState()
+    writing = {t for stage in state.open.values() for t in stage["before"]}
+    found = {}
+    for table in tables:
+        committed = state.committed.get(table)
+        if committed is None or table in writing:
+            continue
+        latest = table_version(spark, table_path(lake, table))
+        if latest is not None and latest > committed:
+            found[table] = (committed, latest)
+    return found
