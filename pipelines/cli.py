@@ -7,6 +7,9 @@ its code in `exit_code_for` below, the one place that decides.
 
 The stages are imported lazily by the commands: `--help`, `generate` and `package` start fast and
 need no Spark.
+
+Over 500 lines because every command's flags and its handler live here, one block each: one
+place to read what a command accepts and what it returns.
 """
 
 from __future__ import annotations
@@ -118,6 +121,85 @@ def build_parser() -> argparse.ArgumentParser:
     )
     snapshot.add_argument("--lake", help="lake root folder or URI (default: from settings)")
 
+    optimize = commands.add_parser(
+        "optimize",
+        parents=[common],
+        help="compact the tables, cluster them on video_uid, optionally VACUUM (docs/lakeops.md)",
+    )
+    optimize.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+    optimize.add_argument(
+        "--layout",
+        choices=("zorder", "liquid"),
+        default="zorder",
+        help="how nodes, transcripts and actions are clustered on video_uid (default: zorder)",
+    )
+    optimize.add_argument(
+        "--vacuum", action="store_true", help="then remove files no needed version reads"
+    )
+    optimize.add_argument(
+        "--retention-hours",
+        type=float,
+        metavar="H",
+        help="VACUUM retention (default 168, never below Delta's safety check)",
+    )
+    optimize.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another run holds the lake, wait up to SECONDS for it (default: exit 1)",
+    )
+    sql = commands.add_parser(
+        "sql", parents=[common], help="run one SQL query against the lake's committed snapshot"
+    )
+    sql.add_argument("query", help='the query, in quotes: "SELECT count(*) FROM segments"')
+    sql.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument("--out", metavar="FILE", help="write the result there instead of stdout")
+    sql.add_argument(
+        "--max-rows", type=int, default=100, help="rows the table format shows (default 100)"
+    )
+    serve = commands.add_parser(
+        "serve", parents=[common], help="a Spark Connect endpoint on 127.0.0.1 over the catalog"
+    )
+    serve.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+    serve.add_argument("--port", type=int, default=15002, help="port (default: 15002)")
+    for with_catalog in (run, optimize, sql, serve):
+        with_catalog.add_argument(
+            "--catalog-db",
+            metavar="NAME",
+            help="register the lake's tables and views in this catalog database "
+            "(default: from settings; serve: a100m)",
+        )
+
+    from pipelines.trainset.options import (
+        add_export_options,
+        add_resample_options,
+        add_select_options,
+    )
+
+    select = commands.add_parser(
+        "select",
+        parents=[common],
+        help="a subset of segments, split by video, with a manifest (docs/trainset.md)",
+    )
+    select.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+    add_select_options(select)
+    export = commands.add_parser(
+        "export",
+        parents=[common],
+        help="a selection or the lake as ActivityNet, dense captions, Charades-STA, ...",
+    )
+    export.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+    add_export_options(export)
+    resample = commands.add_parser(
+        "resample",
+        parents=[common],
+        help="cluster the distinct brief actions; weights for sampling uniformly over clusters",
+    )
+    resample.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+    add_resample_options(resample)
+
     for writer in (explode, run, validate, stats, report, recover):
         writer.add_argument(
             "--wait",
@@ -173,6 +255,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         staging=getattr(args, "staging", None),
         master=args.master,
         spark_conf=parse_spark_conf(args.spark_conf),
+        catalog_db=getattr(args, "catalog_db", None),
     )
 
 
@@ -180,6 +263,12 @@ def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
     from pipelines.core.session import build_session
 
     settings = settings_from(args)
+    if args.command == "serve" and not settings.catalog_db:
+        settings = settings.with_overrides(catalog_db="a100m")
+    if settings.catalog_db:  # the metastore's properties must be set before Spark starts
+        from pipelines.lakeops.catalog import catalog_conf
+
+        settings = settings.with_overrides(spark_conf=catalog_conf(settings))
     spark = build_session(settings)
     return action(spark, settings, args)
 
@@ -253,6 +342,10 @@ def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:
     print(f"run {result.run_id} on lake {settings.lake}, report in {settings.report}")
     for stage, seconds in result.timings:
         print(f"  stage {stage:<10} {seconds:8.1f} s")
+    if settings.catalog_db:
+        from pipelines.lakeops.catalog import register_catalog
+
+        print(register_catalog(spark, settings.lake, settings.catalog_db).summary())
     return EXIT_OK if result.validation.passed else EXIT_DATA
 
 
@@ -284,6 +377,95 @@ def cmd_snapshot(spark, settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_select(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.trainset.options import query_from_args
+    from pipelines.trainset.stage import select
+
+    query = query_from_args(args)
+    result = select(spark, settings.lake, query, args.out, args.table_format, args.overwrite)
+    print(result.summary())
+    return EXIT_OK
+
+
+def cmd_export(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.trainset.options import query_from_args
+    from pipelines.trainset.stage import export
+
+    result = export(
+        spark,
+        args.format,
+        args.out,
+        lake=settings.lake,
+        query=query_from_args(args),
+        selection=args.selection,
+        label=args.field,
+        fields=args.fields,
+        precision=args.precision,
+        overwrite=args.overwrite,
+    )
+    print(result.summary())
+    return EXIT_OK
+
+
+def cmd_resample(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.trainset.resample import resample, resample_summary
+
+    manifest, seconds = resample(
+        spark, settings.lake, args.out, args.k, args.seed, args.vector_size, args.overwrite
+    )
+    print(resample_summary(manifest, args.out, seconds))
+    return EXIT_OK
+
+
+def cmd_optimize(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.core.runs import new_run_id
+    from pipelines.lakeops.catalog import register_catalog
+    from pipelines.lakeops.optimize import optimize_lake
+
+    result = optimize_lake(
+        spark,
+        settings.lake,
+        new_run_id(),
+        layout=args.layout,
+        vacuum=args.vacuum,
+        retention_hours=args.retention_hours,
+        wait_seconds=args.wait,
+    )
+    print(result.summary())
+    if settings.catalog_db:
+        print(register_catalog(spark, settings.lake, settings.catalog_db).summary())
+    return EXIT_OK
+
+
+def cmd_sql(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.lakeops.query import run_sql
+
+    result = run_sql(
+        spark,
+        settings.lake,
+        args.query,
+        fmt=args.format,
+        out=args.out,
+        catalog_db=settings.catalog_db,
+        max_rows=args.max_rows,
+    )
+    if result.out:
+        print(f"{result.rows} rows written to {result.out}")
+    return EXIT_OK
+
+
+def cmd_serve(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.lakeops.serve import serve
+
+    def ready(url, registration) -> None:
+        print(registration.summary())
+        print(f"Spark Connect server on {url} (lake {settings.lake}); Ctrl-C stops it", flush=True)
+
+    serve(spark, settings.lake, args.port, settings.catalog_db, ready=ready)
+    print("Spark Connect server stopped")
+    return EXIT_OK
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipelines.synth import format_summary, generate
 
@@ -309,6 +491,12 @@ COMMANDS: dict[str, Callable[..., int]] = {
     "run": cmd_run,
     "recover": cmd_recover,
     "snapshot": cmd_snapshot,
+    "optimize": cmd_optimize,
+    "sql": cmd_sql,
+    "serve": cmd_serve,
+    "select": cmd_select,
+    "export": cmd_export,
+    "resample": cmd_resample,
 }
 WITHOUT_SPARK: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": cmd_generate,

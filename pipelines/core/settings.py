@@ -32,6 +32,8 @@ TOP_KEYS: dict[str, tuple[type, ...]] = {
     "report": (str,),
     "staging": (str,),
     "log_level": (str,),
+    # the catalog database the lake's tables are registered in (a100m optimize/sql/serve, run)
+    "catalog_db": (str, type(None)),
     "spark": (dict,),
 }
 SPARK_KEYS: dict[str, tuple[type, ...]] = {
@@ -114,6 +116,7 @@ class Settings:
     delta_jars: str | None
     spark_conf: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    catalog_db: str | None = None
 
     def with_overrides(
         self,
@@ -122,6 +125,7 @@ class Settings:
         master: str | None = None,
         staging: str | None = None,
         spark_conf: dict[str, str] | None = None,
+        catalog_db: str | None = None,
     ) -> Settings:
         """Apply command-line flags; None leaves a setting as it is."""
         conf = {**self.spark_conf, **(spark_conf or {})}
@@ -133,6 +137,7 @@ class Settings:
             staging=staging if staging is not None else self.staging,
             master=master if master is not None else self.master,
             spark_conf=conf,
+            catalog_db=catalog_db if catalog_db is not None else self.catalog_db,
         )
 
 
@@ -182,6 +187,7 @@ def load_settings(env: str | None = None, path: str | Path | None = None) -> Set
         delta_jars=_optional(spark.get("delta_jars")),
         spark_conf=conf,
         source=str(file),
+        catalog_db=_optional(raw.get("catalog_db")),
     )
 
 

@@ -200,7 +200,9 @@ def _explode(
                 quarantine = _quarantine_records(raw, rejected, run_id, ingested_at)
                 _append(write, result, "quarantine", quarantine, QUARANTINE_SCHEMA)
             _append(write, result, "nodes", to_nodes(accepted, run_id), NODES_SCHEMA)
-            _append(write, result, "transcripts", to_transcripts(accepted, run_id), TRANSCRIPTS_SCHEMA)
+            _append(
+                write, result, "transcripts", to_transcripts(accepted, run_id), TRANSCRIPTS_SCHEMA
+            )
             _append(
                 write, result, "videos", to_videos(accepted, run_id, ingested_at), VIDEOS_SCHEMA
             )

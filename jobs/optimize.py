@@ -1,0 +1,8 @@
+"""spark-submit entry point for `a100m optimize`: same arguments, same exit codes."""
+
+import sys
+
+from pipelines.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["optimize", *sys.argv[1:]]))
