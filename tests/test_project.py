@@ -37,9 +37,14 @@ def test_help_lists_exactly_the_commands_the_cli_runs():
 
 def test_each_job_is_its_command():
     for job in sorted((ROOT / "jobs").glob("*.py")):
+        command = re.search(r'main\(\["([a-z]+)"', job.read_text()).group(1)
+        # a job runs with jobs/ first on sys.path: named like a standard module (select.py), it
+        # would shadow that module for every import of the run
+        assert job.stem not in sys.stdlib_module_names, job
+        assert job.stem.split("_")[0] == command, job
         done = _run(str(job), "--help")
         assert done.returncode == 0, (job, done.stderr)
-        assert done.stdout.startswith(f"usage: a100m {job.stem} "), (job, done.stdout[:80])
+        assert done.stdout.startswith(f"usage: a100m {command} "), (job, done.stdout[:80])
 
 
 def test_usage_errors_exit_2():
