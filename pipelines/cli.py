@@ -142,13 +142,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="H",
         help="VACUUM retention (default 168, never below Delta's safety check)",
     )
-    optimize.add_argument(
-        "--wait",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="when another run holds the lake, wait up to SECONDS for it (default: exit 1)",
-    )
     sql = commands.add_parser(
         "sql", parents=[common], help="run one SQL query against the lake's committed snapshot"
     )
@@ -200,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     resample.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     add_resample_options(resample)
 
-    for writer in (explode, run, validate, stats, report, recover):
+    for writer in (explode, run, validate, stats, report, recover, optimize):
         writer.add_argument(
             "--wait",
             type=float,
