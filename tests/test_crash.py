@@ -346,6 +346,27 @@ def test_a_lease_whose_holder_died_is_taken_over_after_it_expires(spark, tmp_pat
     assert read_state(spark, lake).holder is None  # given back
 
 
+def test_an_expired_lease_whose_holder_still_runs_here_is_not_taken_over(
+    spark, tmp_path, monkeypatch
+):
+    lake = str(tmp_path / "lake")
+    monkeypatch.setenv("A100M_LEASE_SECONDS", "2")
+    holder = subprocess.Popen(["sleep", "120"])  # a live process of this host, late renewing
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(os, "getpid", lambda: holder.pid)
+            _die_holding_the_lake(spark, lake, "slow-run")
+        time.sleep(2.5)
+        with pytest.raises(LakeBusyError, match=rf"slow-run.*pid {holder.pid}.*process is alive"):
+            with lake_run(spark, lake, "eager", "validate"):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with lake_run(spark, lake, "later", "validate") as taken:  # now it is dead: taken over
+        assert taken.took_over is not None and taken.took_over.holder == "slow-run"
+
+
 def test_recover_refuses_in_one_line_when_vacuum_removed_the_version_it_needs(
     spark, corpus, tmp_path, monkeypatch
 ):

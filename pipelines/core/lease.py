@@ -11,7 +11,9 @@ expiry and another run took over) finds out before its next commit and commits n
 The holder renews the lease from a background thread, every third of its duration (120 s, or
 A100M_LEASE_SECONDS). A holder that stops renewing (killed, its machine gone) loses the lease when
 it expires; the next run takes it over, logs the takeover naming the dead holder, and rolls back
-the stages the dead run left open. Within a process the lease is re-entrant: `run` holds it once.
+the stages the dead run left open. An expired lease whose holder still runs on this host (a renewal
+late because its one-task job waited for a task slot) is not taken over: two writers would follow.
+Within a process the lease is re-entrant: `run` holds it once.
 """
 
 from __future__ import annotations
@@ -147,10 +149,16 @@ class Lease:
             raise LeaseLost(self._busy_line(landed))
         return step
 
-    def _busy_line(self, other: LakeState | None) -> str:
+    def _busy_line(self, other: LakeState | None, expired_but_alive: bool = False) -> str:
         if other is None or other.holder is None:
             return f"lake {self.lake} is busy: another run changed it at the same moment; retry"
         until = other.expires_at
+        if expired_but_alive:
+            return (
+                f"lake {self.lake} is busy: {other.describe()} holds it; its lease expired at "
+                f"{until:%H:%M:%S} UTC but the process is alive (a late renewal): retry later, "
+                "pass --wait SECONDS, or stop that process"
+            )
         return (
             f"lake {self.lake} is busy: {other.describe()} holds it (lease until "
             f"{until:%H:%M:%S} UTC); retry later or pass --wait SECONDS"
@@ -175,6 +183,10 @@ class Lease:
             current = read_state(self.spark, self.lake) or LakeState()
         if current.held_by_other(self.run_id, now):
             return self._busy_line(current), True
+        if current.holder not in (None, self.run_id) and _alive_on_this_host(current):
+            # Expired, but its process still runs here: a late renewal (its one-task job waits
+            # for a free task slot), not a dead run. Taking over would run two writers at once.
+            return self._busy_line(current, expired_but_alive=True), True
         mine = replace(
             current,
             holder=self.run_id,
@@ -303,6 +315,24 @@ class Lease:
             lines.append(recovery_line(stage, changed))
             log.warning(lines[-1])
         return lines
+
+
+def _alive_on_this_host(state: LakeState) -> bool:
+    """Whether the holder is another process of this host that still runs (a zombie is dead).
+    Only this host can be asked; a holder elsewhere is judged by its lease alone."""
+    if state.host != socket.gethostname() or state.pid in (None, os.getpid()):
+        return False
+    try:
+        with open(f"/proc/{state.pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        try:
+            os.kill(state.pid, 0)  # no /proc (macOS): signal 0 asks without sending
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
 
 
 _held: dict[str, Lease] = {}
