@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument(
         "--out", help="folder for stats.json and report.html (default: <report>/stats)"
     )
+    stats.add_argument(
+        "--full",
+        action="store_true",
+        help="recompute every ingest run's partial aggregates, not only new or changed runs'",
+    )
 
     report = commands.add_parser(
         "report",
@@ -310,7 +315,7 @@ def cmd_stats(spark, settings: Settings, args: argparse.Namespace) -> int:
     out = args.out or stats_folder(settings)
     run_id = new_run_id()
     with lake_run(spark, settings.lake, run_id, "stats", args.wait):
-        print(compute_stats(spark, settings.lake, out, run_id).summary())
+        print(compute_stats(spark, settings.lake, out, run_id, full=args.full).summary())
     return EXIT_OK
 
 

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
-from pipelines.core.contracts import ACTIONS_SCHEMA, STATS_SCHEMAS
+from pipelines.core.contracts import ACTIONS_SCHEMA, STATS_SCHEMAS, STATS_TABLES
 from pipelines.core.errors import MissingTableError
 from pipelines.core.lake import read_table, table_path, table_version
 from pipelines.ingest.stage import explode
@@ -349,7 +349,7 @@ def test_history_holds_both_runs_and_actions_are_not_duplicated(spark, grown):
     first, second = grown.first, grown.second
     assert (first.nodes_version, second.nodes_version) == (1, 2)
     assert (first.videos_version, second.videos_version) == (1, 2)
-    assert set(first.versions) == set(second.versions) == {*STATS_SCHEMAS, "actions"}
+    assert set(first.versions) == set(second.versions) == {*STATS_TABLES}
     assert all(second.versions[t] > first.versions.get(t, -1) for t in second.versions)
     # two runs' rows, told apart by run id and source versions
     history = (
@@ -360,13 +360,16 @@ def test_history_holds_both_runs_and_actions_are_not_duplicated(spark, grown):
         .collect()
     )
     assert [tuple(r) for r in history] == [("run-1", 1, 5.0), ("run-2", 2, 12.0)]
-    # actions is replaced, not appended: the second run's rows only, the first's by time travel
+    # actions is kept per ingest run: the second stats run added the new run's rows only, and
+    # kept the first run's (computed by run-1); no row twice
     actions = read_table(spark, grown.lake, "actions")
     assert actions.count() == 4
-    assert {r.run_id for r in actions.select("run_id").distinct().collect()} == {"run-2"}
+    by_run = actions.groupBy("run_id").count().collect()
+    assert sorted(tuple(r) for r in by_run) == [("run-1", 2), ("run-2", 2)]
     assert actions.select("video_uid", "node_id").distinct().count() == 4
     assert read_table(spark, grown.lake, "actions", version=first.versions["actions"]).count() == 2
-    assert first.rows_written["actions"] == 2 and second.rows_written["actions"] == 4
+    assert first.rows_written["actions"] == 2 and second.rows_written["actions"] == 2
+    assert second.figures["partials"]["kept"] == 1
 
 
 def test_a_failed_write_leaves_every_table_as_it_was(spark, grown, tmp_path, monkeypatch):
@@ -378,16 +381,19 @@ def test_a_failed_write_leaves_every_table_as_it_was(spark, grown, tmp_path, mon
         detail = DeltaTable.forPath(spark, table_path(grown.lake, table)).detail().first()
         return detail.numFiles, detail.sizeInBytes
 
-    tables = (*STATS_SCHEMAS, "actions")
+    tables = STATS_TABLES
     before = {t: files(t) for t in tables}
 
-    def broken(self, table, df, schema):
-        raise RuntimeError("disk full")
+    def broken(self, table, df, *args):
+        if table == "actions":
+            raise RuntimeError("disk full")
+        return real_overwrite(self, table, df, *args)
 
-    # the stats tables are appended side by side, then the actions overwrite fails
+    # a full recomputation replaces the partials, then the actions write fails
+    real_overwrite = LakeWrite.overwrite
     monkeypatch.setattr(LakeWrite, "overwrite", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        compute_stats(spark, grown.lake, str(tmp_path / "out"), run_id="run-broken")
+        compute_stats(spark, grown.lake, str(tmp_path / "out"), run_id="run-broken", full=True)
     assert {t: files(t) for t in tables} == before
     summary = read_table(spark, grown.lake, "stats_summary")
     assert summary.where(F.col("run_id") == "run-broken").count() == 0

@@ -264,9 +264,30 @@ ACTIONS_SCHEMA = struct_schema(
     ("start", T.FloatType(), True),
     ("end", T.FloatType(), True),
     ("level", T.ShortType(), True),
+    ("ingest_run_id", T.StringType(), False),  # kept per ingest run: a night replaces its own
     ("run_id", T.StringType(), False),
     ("nodes_version", T.LongType(), False),
     ("computed_at", T.TimestampType(), False),
+)
+
+# Mergeable statistics: one ingest run's aggregates, computed once from its own videos
+# (docs/statistics.md). kind "totals", "videos" and "level" carry named exact numbers in
+# `metrics` (counts and sums add up, names starting "min_"/"max_" take the min/max) and KLL
+# sketches in `sketches`; "verb", "pair", "actor" and "action" are additive count rows.
+STATS_PARTIALS_SCHEMA = struct_schema(
+    ("ingest_run_id", T.StringType(), False),
+    ("kind", T.StringType(), False),
+    ("level", T.ShortType(), True),
+    ("key", T.StringType(), True),
+    ("key2", T.StringType(), True),
+    ("count", T.LongType(), True),
+    ("count2", T.LongType(), True),
+    ("metrics", T.MapType(T.StringType(), T.DoubleType()), True),
+    ("sketches", T.MapType(T.StringType(), T.BinaryType()), True),
+    ("sketch_format", T.StringType(), True),
+    ("run_id", T.StringType(), False),  # the stats run that computed it
+    ("computed_at", T.TimestampType(), False),
+    ("nodes_version", T.LongType(), False),
 )
 
 STATS_SCHEMAS: dict[str, T.StructType] = {
@@ -279,7 +300,7 @@ STATS_SCHEMAS: dict[str, T.StructType] = {
     "stats_actors": STATS_ACTORS_SCHEMA,
     "stats_duplicates": STATS_DUPLICATES_SCHEMA,
 }
-STATS_TABLES = (*STATS_SCHEMAS, "actions")
+STATS_TABLES = (*STATS_SCHEMAS, "actions", "stats_partials")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -130,11 +130,21 @@ class LakeWrite:
         """Append df to the table (created on first use); return (version, rows added)."""
         return self._write(table, df, schema, "append")
 
-    def overwrite(self, table: str, df: DataFrame, schema: T.StructType) -> tuple[int, int]:
-        """Replace the table's rows with df (a new version; older ones stay readable)."""
-        return self._write(table, df, schema, "overwrite")
+    def overwrite(
+        self, table: str, df: DataFrame, schema: T.StructType, replace_where: str | None = None
+    ) -> tuple[int, int]:
+        """Replace the table's rows with df (a new version; older ones stay readable); with
+        replace_where, only the rows matching that predicate, in the same one commit."""
+        return self._write(table, df, schema, "overwrite", replace_where)
 
-    def _write(self, table: str, df: DataFrame, schema: T.StructType, mode: str) -> tuple[int, int]:
+    def _write(
+        self,
+        table: str,
+        df: DataFrame,
+        schema: T.StructType,
+        mode: str,
+        replace_where: str | None = None,
+    ) -> tuple[int, int]:
         started = time.monotonic()
         path = table_path(self.lake, table)
         previous = table_version(self.spark, path)
@@ -143,11 +153,12 @@ class LakeWrite:
             ensure_table(self.spark, path, schema)
             previous = table_version(self.spark, path)
         self._commits += 1
+        writer = df.write.format("delta").mode(mode)
+        if replace_where is not None:
+            writer = writer.option("replaceWhere", replace_where)
         try:
             (
-                df.write.format("delta")
-                .mode(mode)
-                .option("userMetadata", self.run_id)
+                writer.option("userMetadata", self.run_id)
                 .option("txnAppId", f"a100m-{self.run_id}-{self.stage}")
                 .option("txnVersion", self._commits)
                 .save(path)

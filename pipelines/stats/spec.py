@@ -9,7 +9,6 @@ from typing import Any
 from pipelines.core.tables import DURATION_BUCKETS
 
 QUANTILES = (0.1, 0.5, 0.9)
-ACCURACY = 10000
 
 # (name, lower bound in seconds, upper bound or None): [lower, upper)
 BUCKETS = DURATION_BUCKETS

@@ -1,30 +1,28 @@
 """The stats stage: corpus statistics as Delta tables, the `actions` table, stats.json and a report.
 
-`compute_stats(spark, lake, out)` reads `nodes` and `videos` once each, at one pinned version
-(recorded on every row it writes), and publishes:
+Every run pays for its new data, not for the whole lake. `compute_stats(spark, lake, out)` pins
+`nodes`, `videos` and `stats_partials` at their committed versions, then (pipelines/stats/plan.py)
+computes the partial aggregates of the ingest runs that have none or whose rows changed since
+(pipelines/stats/partials.py), and only those runs' rows are read in full. In one journaled write
+it then publishes:
 
+- `stats_partials`: the recomputed runs' rows replace their old ones (Delta `replaceWhere` on
+  `ingest_run_id`, one commit); runs whose rows are all gone lose theirs;
+- `actions`, one row per node with a real action, replaced the same way, per ingest run;
 - `stats_*` tables, appended (never rewritten) so that their history can be queried and two runs
-  compared; every row carries run_id, computed_at, videos_version and nodes_version. They are all
-  appended through one `LakeWrite`, together with the `actions` overwrite: they land together
-  or not at all. Their schemas are `STATS_SCHEMAS` below.
-- `actions` (docs/tables.md), one row per node with a real action. It is OVERWRITTEN on
-  every run (a new Delta version), not merged: it is derived wholesale from `nodes`, so a full
-  rewrite gives exactly what a MERGE with delete-when-not-matched-by-source would give, at the cost
-  of one write instead of a join against the old table, and never duplicates a row. Each run's
-  table stays readable with `versionAsOf`, and `run_id` / `nodes_version` on its rows say which
-  run and which `nodes` version produced it.
+  compared: the merge of every run's partial (pipelines/stats/merge.py); every row carries run_id,
+  computed_at, videos_version and nodes_version;
 - `stats.json` (every figure, machine-readable) and `report.html` (self-contained) into `out`.
 
-Only aggregates reach the driver, plus the distinct leading words of brief actions (bounded by
-the vocabulary) which are lemmatised there (see pipelines/stats/verbs.py for the verb and object rules).
+`full=True` (`a100m stats --full`) recomputes every run's partial and rewrites both tables.
 
 Conventions: shares are fractions (0..1); durations are seconds, end - start of the stored
 float32 values in double; duration buckets are [0, 3), [3, 10), [10, 60) and [60, inf) seconds
-(so a 10.0 s node is in "10-60 s"); quantiles are Spark's percentile_approx (accuracy 10000: an
-observed value whose rank is within n/10000 of the exact one); words are runs of non-space
-characters (Unicode white space), averaged over the non-null values of a field; "N/A" is
-`action_brief` equal to "N/A" after trimming, among `has_gpt` nodes, and the N/A rate is its share
-of `has_gpt` nodes.
+(so a 10.0 s node is in "10-60 s"); quantiles come from merged KLL sketches (k = 4096: an
+observed value whose rank is within QUANTILE_RANK_ERROR, about 0.07%, of the exact one; exact
+while fewer than k values); words are runs of non-space characters (Unicode white space),
+averaged over the non-null values of a field; "N/A" is `action_brief` equal to "N/A" after
+trimming, among `has_gpt` nodes, and the N/A rate is its share of `has_gpt` nodes.
 """
 
 from __future__ import annotations
@@ -39,7 +37,12 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from pipelines.core.contracts import ACTIONS_SCHEMA, STATS_SCHEMAS, STATS_TABLES
+from pipelines.core.contracts import (
+    ACTIONS_SCHEMA,
+    STATS_PARTIALS_SCHEMA,
+    STATS_SCHEMAS,
+    STATS_TABLES,
+)
 from pipelines.core.errors import MissingTableError
 from pipelines.core.lake import (
     LakeWrite,
@@ -48,15 +51,21 @@ from pipelines.core.lake import (
 )
 from pipelines.core.runs import committed_snapshot, journaled_write, lake_run, new_run_id
 from pipelines.stats.figures import (
-    action_figures,
     node_facts,
-    node_figures,
     real_actions,
     summary_rows,
     table_rows,
     to_actions,
 )
 from pipelines.stats.html import render_report
+from pipelines.stats.merge import merged_figures
+from pipelines.stats.partials import (
+    QUANTILE_RANK_ERROR,
+    action_partials,
+    node_partials,
+    partial_rows,
+)
+from pipelines.stats.plan import NothingToComputeError, plan_partials
 from pipelines.stats.spec import BUCKETS, paper_figures
 from pipelines.stats.verbs import (
     distinct_leading_words,
@@ -66,6 +75,7 @@ from pipelines.stats.verbs import (
 )
 
 PARALLEL_WRITES = 4  # tables written side by side
+PARTIALS = "stats_partials"
 
 # ---------------------------------------------------------------------------------------------
 # Result
@@ -105,6 +115,12 @@ class StatsResult:
             f"stats run {self.run_id}: nodes version {self.nodes_version}, videos version "
             f"{self.videos_version}, in {self.seconds:.1f} s"
         ]
+        parts = self.figures.get("partials") or {}
+        lines.append(
+            f"  {self.figures.get('mode', 'full')}: partials of {len(parts.get('computed', []))} "
+            f"ingest run(s) computed, {parts.get('kept', 0)} kept, "
+            f"{len(parts.get('dropped', []))} dropped"
+        )
         for table in STATS_TABLES:
             if table in self.versions:
                 lines.append(
@@ -144,20 +160,26 @@ def _num(value: float | None) -> str:
 
 
 def compute_stats(
-    spark: SparkSession, lake: str, out: str, run_id: str | None = None
+    spark: SparkSession, lake: str, out: str, run_id: str | None = None, full: bool = False
 ) -> StatsResult:
-    """Compute every statistic of the lake, publish the tables, write stats.json and report.html."""
+    """Bring the per-run partials up to date (all of them with full=True), publish the merged
+    figures as tables, and write stats.json and report.html."""
     run_id = run_id or new_run_id()
     with lake_run(spark, lake, run_id, "stats"):
-        return _compute_stats(spark, lake, out, run_id)
+        return _compute_stats(spark, lake, out, run_id, full)
 
 
-def _compute_stats(spark: SparkSession, lake: str, out: str, run_id: str) -> StatsResult:
+def _compute_stats(
+    spark: SparkSession, lake: str, out: str, run_id: str, full: bool = False
+) -> StatsResult:
     started = time.monotonic()
-    run_id = run_id or new_run_id()
-    snapshot = committed_snapshot(spark, lake, ("nodes", "videos"))
+    snapshot = committed_snapshot(spark, lake, ("nodes", "videos", PARTIALS))
     nodes_version, videos_version = snapshot["nodes"], snapshot["videos"]
     if nodes_version is None:
+        if full:
+            raise NothingToComputeError(
+                f"--full: lake {lake} holds no nodes, so there is nothing to recompute"
+            )
         raise MissingTableError(lake, ["nodes"])
     computed_at = datetime.now(UTC).replace(microsecond=0)
 
@@ -165,10 +187,12 @@ def _compute_stats(spark: SparkSession, lake: str, out: str, run_id: str) -> Sta
     videos = (
         read_table(spark, lake, "videos", videos_version) if videos_version is not None else None
     )
-    facts = node_facts(nodes).cache()
-    # Materialise once, here: two threads below would each compute an unmaterialised cache.
-    facts.count()
-    actions = None
+    stored = (
+        read_table(spark, lake, PARTIALS, snapshot[PARTIALS])
+        if snapshot[PARTIALS] is not None
+        else None
+    )
+    plan = plan_partials(spark, lake, nodes, videos, stored, full)
     phases: dict[str, float] = {}
     mark = time.monotonic()
 
@@ -178,43 +202,57 @@ def _compute_stats(spark: SparkSession, lake: str, out: str, run_id: str) -> Sta
         phases[name] = round(now - mark, 3)
         mark = now
 
+    phase("plan")
+    facts = node_facts(plan.restrict(nodes)).cache()
+    actions = None
+    replaced: dict[str, tuple[int, int]] = {}
     try:
-        # Two independent chains of small jobs, side by side to overlap their latencies.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(node_figures, facts, videos)
-            real = real_actions(facts)
-            mapping = verb_lemmas(distinct_leading_words(real))
-            actions = with_verb_and_object(real, lemma_map(spark, mapping)).cache()
-            figures = {**action_figures(actions), **pending.result()}
-        figures["summary"] = summary_rows(figures)
-        document = {
-            "run_id": run_id,
-            "computed_at": computed_at.isoformat(),
-            "lake": lake,
-            "videos_version": videos_version,
-            "nodes_version": nodes_version,
-            **{k: v for k, v in figures.items() if not k.startswith("_")},
-            "paper": paper_figures(),
-        }
-        phase("figures")
-        html = render_report(document)  # before writing: a rendering error leaves the lake alone
-        phase("report")
-
-        provenance = (run_id, computed_at, videos_version, nodes_version)
-        writes = [
-            (
-                "append",
-                table,
-                spark.createDataFrame(table_rows(table, figures, provenance), schema),
-            )
-            for table, schema in STATS_SCHEMAS.items()
-        ]
-        writes.append(
-            ("overwrite", "actions", to_actions(actions, run_id, nodes_version, computed_at))
-        )
         with journaled_write(spark, lake, run_id, "stats", STATS_TABLES) as write:
-            written = _publish(write, writes)
-        phase("lake write")
+            if plan.to_compute or plan.to_drop:
+                real = real_actions(facts)
+                mapping = verb_lemmas(distinct_leading_words(real))
+                actions = with_verb_and_object(real, lemma_map(spark, mapping)).cache()
+                restricted_videos = plan.restrict(videos) if videos is not None else None
+                parts = partial_rows(
+                    node_partials(facts, restricted_videos),
+                    action_partials(actions),
+                    run_id,
+                    computed_at,
+                    nodes_version,
+                )
+                rows = to_actions(actions, run_id, nodes_version, computed_at)
+                replace = plan.replace_where()
+                replaced = {
+                    PARTIALS: write.overwrite(PARTIALS, parts, STATS_PARTIALS_SCHEMA, replace),
+                    "actions": write.overwrite("actions", rows, ACTIONS_SCHEMA, replace),
+                }
+            phase("partials")
+            partials = read_table(spark, lake, PARTIALS, write.written.get(PARTIALS))
+            figures = merged_figures(partials, videos is not None)
+            figures["summary"] = summary_rows(figures)
+            document = {
+                "run_id": run_id,
+                "computed_at": computed_at.isoformat(),
+                "lake": lake,
+                "videos_version": videos_version,
+                "nodes_version": nodes_version,
+                "mode": plan.mode,
+                "partials": plan.describe(),
+                "quantile_rank_error": QUANTILE_RANK_ERROR,
+                **{k: v for k, v in figures.items() if not k.startswith("_")},
+                "paper": paper_figures(),
+            }
+            phase("merge")
+            html = render_report(document)
+            phase("report")
+            provenance = (run_id, computed_at, videos_version, nodes_version)
+            history = [
+                (table, spark.createDataFrame(table_rows(table, figures, provenance), schema))
+                for table, schema in STATS_SCHEMAS.items()
+            ]
+            written = _publish(write, history)
+            phase("lake write")
+            written = {**written, **replaced}
     finally:
         if actions is not None:
             actions.unpersist()
@@ -243,7 +281,7 @@ def _compute_stats(spark: SparkSession, lake: str, out: str, run_id: str) -> Sta
     return result
 
 
-def _publish(write: LakeWrite, writes: list[tuple[str, str, DataFrame]]) -> dict:
+def _publish(write: LakeWrite, writes: list[tuple[str, DataFrame]]) -> dict:
     """Run the writes side by side (small tables: the cost is Delta's commit latency, not work).
 
     Returns table -> (version, rows written). Every write is waited for before an error is
@@ -251,14 +289,11 @@ def _publish(write: LakeWrite, writes: list[tuple[str, str, DataFrame]]) -> dict
     written.
     """
 
-    def one(mode: str, table: str, df: DataFrame) -> tuple[int, int]:
-        schema = ACTIONS_SCHEMA if table == "actions" else STATS_SCHEMAS[table]
-        if mode == "overwrite":
-            return write.overwrite(table, df, schema)
-        return write.append(table, df, schema)
-
     with ThreadPoolExecutor(max_workers=PARALLEL_WRITES) as pool:
-        futures = {table: pool.submit(one, mode, table, df) for mode, table, df in writes}
+        futures = {
+            table: pool.submit(write.append, table, df, STATS_SCHEMAS[table])
+            for table, df in writes
+        }
         wait(futures.values())
     for future in futures.values():
         if future.exception() is not None:
