@@ -20,7 +20,6 @@ def test_the_harness_writes_stage_times_and_ratios(spark, tmp_path):
         "pipeline / duckdb_sql": 2.0,
         "validate / explode": 0.5,
         "night on the lake / on an empty lake": 1.25,
-        "night on the lake / all from scratch": 0.25,
         "run / duckdb_sql": 2.0,
     }
     # The night of a tenth as many videos (here 1) ran on the lake, on an empty lake, and with
