@@ -83,6 +83,13 @@ def test_incremental_figures_equal_a_full_recomputation(spark, four_parts):
             assert mine[name][0] == pytest.approx(value, rel=1e-9, abs=1e-12), name
     for table in ("verbs", "verb_objects", "actors", "duplicates", "levels", "fields"):
         assert incremental.figures[table] == full.figures[table], table
+    # a run with nothing new computes nothing, and merges the partials the full run stored
+    again = compute_stats(spark, lake, str(root / "again"), new_run_id())
+    assert again.figures["partials"] == {"computed": [], "dropped": [], "kept": 4}
+    assert "stats_partials" not in again.versions and "actions" not in again.versions
+    assert {n: v for n, (v, u) in _summary(again).items() if u == "count"} == {
+        n: v for n, (v, u) in theirs.items() if u == "count"
+    }
     # quantiles: within the stated rank error of the exact ones, both ways
     durations = np.sort(
         np.array(

@@ -65,7 +65,7 @@ from pipelines.stats.partials import (
     node_partials,
     partial_rows,
 )
-from pipelines.stats.plan import NothingToComputeError, plan_partials
+from pipelines.stats.plan import FULL, NothingToComputeError, plan_partials
 from pipelines.stats.spec import BUCKETS, paper_figures
 from pipelines.stats.verbs import (
     distinct_leading_words,
@@ -208,7 +208,7 @@ def _compute_stats(
     replaced: dict[str, tuple[int, int]] = {}
     try:
         with journaled_write(spark, lake, run_id, "stats", STATS_TABLES) as write:
-            if plan.to_compute or plan.to_drop:
+            if plan.mode == FULL or plan.to_compute or plan.to_drop:
                 real = real_actions(facts)
                 mapping = verb_lemmas(distinct_leading_words(real))
                 actions = with_verb_and_object(real, lemma_map(spark, mapping)).cache()
@@ -227,7 +227,9 @@ def _compute_stats(
                     "actions": write.overwrite("actions", rows, ACTIONS_SCHEMA, replace),
                 }
             phase("partials")
-            partials = read_table(spark, lake, PARTIALS, write.written.get(PARTIALS))
+            partials = read_table(
+                spark, lake, PARTIALS, write.written.get(PARTIALS, snapshot[PARTIALS])
+            )
             figures = merged_figures(partials, videos is not None)
             figures["summary"] = summary_rows(figures)
             document = {
