@@ -7,7 +7,10 @@ Two spark-submit tasks, in order:
 2. ``a100m_report``: ``jobs/report.py``, the data-quality report of the lake.
 
 The report also runs when the first task failed (trigger rule ``all_done``): a failed run leaves
-the lake as it was (every table rolled back), and the night's report is what shows why.
+the lake as it was (every table rolled back), and the night's report is what shows why. A task
+fails when its job exits non-zero (for the report: 1 a fail-severity check failed, 2 could not
+run, 3 anomalies only), which is the alert. Only the run is retried (once, 15 minutes later);
+the report is not: a second report would judge the same lake again and alert twice.
 
 Setup, on the Airflow side:
 
@@ -96,6 +99,7 @@ with DAG(
         name="a100m-report-{{ ds }}",
         application_args=["--env", "cluster", "--lake", LAKE, "--out", REPORTS],
         trigger_rule="all_done",
+        retries=0,  # its exit code is the verdict on the lake: re-running it changes nothing
         execution_timeout=timedelta(hours=1),
     )
 

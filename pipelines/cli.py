@@ -2,8 +2,10 @@
 
 Exit codes: 0 done; 1 the data was refused or failed a fail-severity check, or the lake cannot
 be changed as asked (a missing table, another run holding the lake); 2 a usage or infrastructure
-error (bad flags, settings, Spark or the file system). Every error kind of core/errors.py maps to
-its code in `exit_code_for` below, the one place that decides.
+error (bad flags, settings, Spark or the file system); 3 (`report` only) every check passed but
+the metrics history has anomalies. Every error kind of core/errors.py maps to its code in
+`exit_code_for` below, the one place that decides for errors; `report_exit_code` decides a
+report's.
 
 The stages are imported lazily by the commands: `--help`, `generate` and `package` start fast and
 need no Spark.
@@ -30,6 +32,7 @@ from pipelines.core.settings import Settings, load_settings, parse_spark_conf
 EXIT_OK = 0
 EXIT_DATA = 1
 EXIT_USAGE = 2
+EXIT_ANOMALIES = 3  # a100m report: checks passed, but a metric left its usual range
 
 log = logging.getLogger("a100m")
 
@@ -111,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     report.add_argument("--out", help="folder holding the dated reports (default: from settings)")
+    report.add_argument(
+        "--alert-webhook",
+        metavar="URL",
+        help="POST one JSON message per report (Slack or Teams incoming webhook; "
+        "default: the alert_webhook setting)",
+    )
 
     recover = commands.add_parser(
         "recover",
@@ -254,6 +263,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         master=args.master,
         spark_conf=parse_spark_conf(args.spark_conf),
         catalog_db=getattr(args, "catalog_db", None),
+        alert_webhook=getattr(args, "alert_webhook", None),
     )
 
 
@@ -302,6 +312,7 @@ def cmd_validate(spark, settings: Settings, args: argparse.Namespace) -> int:
             run_id,
             quarantine=not args.no_quarantine,
             full=args.full,
+            data_docs=settings.data_docs,
         )
     print(result.summary())
     return EXIT_OK if result.passed else EXIT_DATA
@@ -322,10 +333,18 @@ def cmd_stats(spark, settings: Settings, args: argparse.Namespace) -> int:
 def cmd_report(spark, settings: Settings, args: argparse.Namespace) -> int:
     from pipelines.pipeline import run_report
 
-    result = run_report(spark, settings.lake, args.out or settings.report, args.wait)
+    result = run_report(spark, settings, args.out or settings.report, args.wait)
     print(result.validation.summary())
     print(result.summary())
-    return EXIT_DATA if result.validation.lake_failed else EXIT_OK
+    return report_exit_code(result.failed, len(result.anomalies))
+
+
+def report_exit_code(failed: bool, anomalies: int) -> int:
+    """A report's code: 1 when a fail-severity check (or anomaly) failed, else 3 when there are
+    anomalies, else 0. An alert that could not be delivered changes nothing."""
+    if failed:
+        return EXIT_DATA
+    return EXIT_ANOMALIES if anomalies else EXIT_OK
 
 
 def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:

@@ -79,7 +79,14 @@ def _run_pipeline(
     )
     validation = timed(
         "validate",
-        lambda: validate(spark, settings.lake, settings.report, run_id, quarantine=quarantine),
+        lambda: validate(
+            spark,
+            settings.lake,
+            settings.report,
+            run_id,
+            quarantine=quarantine,
+            data_docs=settings.data_docs,
+        ),
     )
     stats = timed(
         "stats", lambda: compute_stats(spark, settings.lake, stats_folder(settings), run_id)
@@ -87,13 +94,34 @@ def _run_pipeline(
     return PipelineResult(run_id, exploded, validation, stats, timings)
 
 
-def run_report(spark: SparkSession, lake: str, out: str, wait_seconds: float = 0.0) -> ReportResult:
-    """The scheduled data-quality report: validate (report only), statistics, the page, all
-    under one lease, so the verdict and the statistics see the same table versions."""
+def run_report(
+    spark: SparkSession, settings: Settings, out: str, wait_seconds: float = 0.0
+) -> ReportResult:
+    """The scheduled data-quality report: validate (report only), statistics, the history and
+    its anomalies, the page and the alert, all under one lease, so the verdict and the
+    statistics see the same table versions."""
     run_id = new_run_id()
+    lake = settings.lake
     with lake_run(spark, lake, run_id, "report", wait_seconds):
         check_writable_folder(out)
         folder = new_report_folder(out, run_id)
-        validation = validate(spark, lake, str(folder / "validation"), run_id, quarantine=False)
+        validation = validate(
+            spark,
+            lake,
+            str(folder / "validation"),
+            run_id,
+            quarantine=False,
+            data_docs=settings.data_docs,
+        )
         stats = compute_stats(spark, lake, str(folder / "stats"), run_id)
-        return write_report(spark, lake, folder, run_id, validation, stats.figures)
+        return write_report(
+            spark,
+            lake,
+            folder,
+            run_id,
+            validation,
+            stats.figures,
+            anomaly_rules=settings.anomalies,
+            alert_webhook=settings.alert_webhook,
+            data_docs=settings.data_docs,
+        )

@@ -3,16 +3,11 @@ spark-submit, and its tables equal those of local mode."""
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-import pyspark
 import pytest
 from pyspark.testing import assertDataFrameEqual
 
@@ -21,100 +16,17 @@ from pipelines.core.package import build_zip
 from pipelines.core.session import delta_coordinates
 from pipelines.ingest.stage import explode
 from pipelines.synth import generate
+from tests.cluster import SPARK_HOME, standalone_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
-SPARK_HOME = Path(pyspark.__file__).resolve().parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(predicate, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise TimeoutError(f"{what} not ready after {seconds} s")
-
-
-def _alive_workers(ui_port: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=2) as reply:
-            state = json.load(reply)
-    except OSError:
-        return 0
-    return sum(1 for w in state.get("workers", []) if w.get("state") == "ALIVE")
 
 
 @pytest.fixture(scope="module")
 def standalone_master(tmp_path_factory):
     """spark://127.0.0.1:PORT with one worker; both processes are stopped whatever happens."""
     logs = tmp_path_factory.mktemp("cluster")
-    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1"}
-    spark_class = str(SPARK_HOME / "bin" / "spark-class")
-    port, ui = _free_port(), _free_port()
-    url = f"spark://127.0.0.1:{port}"
-    processes: list[subprocess.Popen] = []
-    try:
-        processes.append(
-            subprocess.Popen(
-                [
-                    spark_class,
-                    "org.apache.spark.deploy.master.Master",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--webui-port",
-                    str(ui),
-                ],
-                env=env,
-                stdout=open(logs / "master.log", "w"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-        _wait(lambda: _alive_workers(ui) == 0 and _port_open(port), 90, "master")
-        processes.append(
-            subprocess.Popen(
-                [
-                    spark_class,
-                    "org.apache.spark.deploy.worker.Worker",
-                    url,
-                    "--host",
-                    "127.0.0.1",
-                    "--cores",
-                    "2",
-                    "--memory",
-                    "3g",
-                    "--webui-port",
-                    str(_free_port()),
-                    "--work-dir",
-                    str(logs / "work"),
-                ],
-                env=env,
-                stdout=open(logs / "worker.log", "w"),
-                stderr=subprocess.STDOUT,
-            )
-        )
-        _wait(lambda: _alive_workers(ui) == 1, 90, "worker")
+    with standalone_cluster(logs) as url:
         yield url, logs
-    finally:
-        for process in reversed(processes):
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_spark_submit_on_a_standalone_cluster_gives_the_local_tables(

@@ -1,8 +1,9 @@
-"""The Airflow DAG example, read with `ast`: Airflow is not installed, and the file is not imported.
+"""The Airflow DAG example, read with `ast`: Airflow is not in the project's environment, and the
+file is not imported here (tests/test_airflow.py installs Airflow in its own and runs the DAG).
 
 It must stay valid Python, run on the nightly schedule, submit existing jobs/ entry points with
-arguments the `a100m` command accepts, chain run >> report, and ship the Delta coordinates the
-project pins (pipelines.session.delta_coordinates()).
+arguments the `a100m` command accepts, chain run >> report, retry the run only, and ship the
+Delta coordinates the project pins (pipelines.session.delta_coordinates()).
 """
 
 from __future__ import annotations
@@ -154,3 +155,9 @@ def test_ships_the_pinned_delta_and_the_package_zip(dag):
         }
         assert task["py_files"] == f"{{}}/dist/{ZIP_NAME}"
         assert str(task["application"]).startswith("{}/jobs/")  # under A100M_HOME
+
+
+def test_only_the_run_is_retried(dag):
+    # the report's exit code is its verdict on the lake: a retry would judge it again, alert twice
+    assert dag.tasks[_task_by_job(dag, "report.py")]["retries"] == 0
+    assert "retries" not in dag.tasks[_task_by_job(dag, "run.py")]  # the DAG's default_args

@@ -157,7 +157,9 @@ DQ_RESULTS_SCHEMA = T.StructType(
         T.StructField("unexpected_percent", T.DoubleType(), True),
         T.StructField("examples", T.ArrayType(T.StringType()), True),
         # "run": what this run checked; "lake": the lake's figures as of this run, merged over
-        # the runs since the last full validation (quality/scope.py).
+        # the runs since the last full validation (quality/scope.py); "anomaly": a metric of the
+        # history that `a100m report` found out of its usual range (report/history.py), in these
+        # same columns, so readers of "run" and "lake" rows never see it (docs/tables.md).
         T.StructField("scope", T.StringType(), False),
         T.StructField("mode", T.StringType(), False),  # full | incremental
         T.StructField("fingerprint", T.StringType(), False),  # the suites and rules checked

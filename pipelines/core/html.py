@@ -51,11 +51,11 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def page(title: str, body: str) -> str:
-    """A whole self-contained page around body (already HTML)."""
+def page(title: str, body: str, extra_style: str = "") -> str:
+    """A whole self-contained page around body (already HTML), with the page's own rules."""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{text(title)}</title><style>{STYLESHEET}</style></head>"
+        f"<title>{text(title)}</title><style>{STYLESHEET}{extra_style}</style></head>"
         f"<body><main>{body}</main></body></html>\n"
     )

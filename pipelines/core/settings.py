@@ -34,6 +34,11 @@ TOP_KEYS: dict[str, tuple[type, ...]] = {
     "log_level": (str,),
     # the catalog database the lake's tables are registered in (a100m optimize/sql/serve, run)
     "catalog_db": (str, type(None)),
+    # the nightly report: GX Data Docs (their pages load Bootstrap, jQuery and Vega from public
+    # CDNs, so they are off unless asked for), the alert webhook, the anomaly rules
+    "data_docs": (bool,),
+    "alert_webhook": (str, type(None)),
+    "anomalies": (dict, type(None)),
     "spark": (dict,),
 }
 SPARK_KEYS: dict[str, tuple[type, ...]] = {
@@ -44,6 +49,23 @@ SPARK_KEYS: dict[str, tuple[type, ...]] = {
     "conf": (dict, type(None)),
 }
 REQUIRED = (("lake",), ("spark", "master"))
+
+# The anomaly rules of the nightly report (pipelines/report/anomalies.py), Deequ-style: a metric
+# name or glob (na_rate, bucket.*) -> strategies, each with its parameters and their types.
+ANOMALY_STRATEGIES: dict[str, dict[str, tuple[type, ...]]] = {
+    # absolute bounds on the value
+    "bounds": {"min": (int, float, type(None)), "max": (int, float, type(None))},
+    # relative change against the previous run: 0.5 = up or down by more than 50 %; a change
+    # smaller than min_change (in the metric's own unit) is never an anomaly
+    "rate_of_change": {
+        "max_increase": (int, float, type(None)),
+        "max_decrease": (int, float, type(None)),
+        "min_change": (int, float),
+    },
+    # outside mean +- k standard deviations of the last `window` runs (at least min_runs of them)
+    "stddev": {"k": (int, float), "window": (int,), "min_runs": (int,), "min_change": (int, float)},
+}
+ANOMALY_SEVERITIES = ("warn", "fail")
 LOG_LEVELS = ("ALL", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF", "TRACE")
 
 # Older names kept working: variable -> (section path, key).
@@ -117,6 +139,9 @@ class Settings:
     spark_conf: dict[str, str] = field(default_factory=dict)
     source: str = ""
     catalog_db: str | None = None
+    data_docs: bool = False
+    alert_webhook: str | None = None
+    anomalies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def with_overrides(
         self,
@@ -126,6 +151,7 @@ class Settings:
         staging: str | None = None,
         spark_conf: dict[str, str] | None = None,
         catalog_db: str | None = None,
+        alert_webhook: str | None = None,
     ) -> Settings:
         """Apply command-line flags; None leaves a setting as it is."""
         conf = {**self.spark_conf, **(spark_conf or {})}
@@ -138,6 +164,7 @@ class Settings:
             master=master if master is not None else self.master,
             spark_conf=conf,
             catalog_db=catalog_db if catalog_db is not None else self.catalog_db,
+            alert_webhook=alert_webhook if alert_webhook is not None else self.alert_webhook,
         )
 
 
@@ -166,7 +193,10 @@ def load_settings(env: str | None = None, path: str | Path | None = None) -> Set
             section = section.setdefault(key, {})
             if not isinstance(section, dict):
                 raise SettingsError(f"{variable}: {key} is not a section")
-        section[keys[-1]] = os.environ[variable]
+        value: Any = os.environ[variable]
+        if keys[-1] in TOP_KEYS and TOP_KEYS[keys[-1]] == (bool,) and _boolean(value):
+            value = value.lower() == "true"
+        section[keys[-1]] = value
 
     _check_schema(raw, str(file))
     spark = raw.get("spark") or {}
@@ -188,6 +218,9 @@ def load_settings(env: str | None = None, path: str | Path | None = None) -> Set
         spark_conf=conf,
         source=str(file),
         catalog_db=_optional(raw.get("catalog_db")),
+        data_docs=raw.get("data_docs", False),
+        alert_webhook=_optional(raw.get("alert_webhook")),
+        anomalies=raw.get("anomalies") or {},
     )
 
 
@@ -218,6 +251,7 @@ def _check_schema(raw: dict[str, Any], where: str) -> None:
             section = section.get(key) if isinstance(section, dict) else None
         if section is None:
             raise SettingsError(f"{where}: missing setting {'.'.join(path)!r}")
+    _check_anomalies(raw.get("anomalies") or {}, where)
     level = raw.get("log_level")
     if level is not None and level.upper() not in LOG_LEVELS:
         raise SettingsError(f"{where}: log_level {level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -237,6 +271,27 @@ def _check_keys(
             raise SettingsError(
                 f"{where}: {prefix}{key} must be {wanted}, found {_type(value)} {value!r}"
             )
+
+
+def _check_anomalies(rules: dict[str, Any], where: str) -> None:
+    """Each metric's rules: known strategies, known parameters of the right type, a severity."""
+    for metric, strategies in rules.items():
+        prefix = f"anomalies.{metric}."
+        if not isinstance(strategies, dict):
+            raise SettingsError(f"{where}: anomalies.{metric} must be a mapping of strategies")
+        schema = {**ANOMALY_STRATEGIES, "severity": (str,)}
+        _check_keys(
+            strategies, {k: (dict,) if k != "severity" else (str,) for k in schema}, where, prefix
+        )
+        severity = strategies.get("severity", "warn")
+        if severity not in ANOMALY_SEVERITIES:
+            raise SettingsError(
+                f"{where}: {prefix}severity {severity!r} is not one of "
+                f"{', '.join(ANOMALY_SEVERITIES)}"
+            )
+        for name, params in strategies.items():
+            if name != "severity":
+                _check_keys(params, ANOMALY_STRATEGIES[name], where, f"{prefix}{name}.")
 
 
 def check_spark_conf(conf: dict[str, str], where: str) -> None:
@@ -265,7 +320,14 @@ def parse_spark_conf(pairs: list[str] | None) -> dict[str, str]:
     return result
 
 
-_NAMES = {str: "text", dict: "a mapping", type(None): "null"}
+_NAMES = {
+    str: "text",
+    dict: "a mapping",
+    type(None): "null",
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+}
 
 
 def _type(value: Any) -> str:

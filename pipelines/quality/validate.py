@@ -170,11 +170,13 @@ def validate(
     quarantine: bool = True,
     suites: list[SuiteFile] | None = None,
     full: bool = False,
+    data_docs: bool = True,
 ) -> ValidationResult:
     """Validate what no committed validation has seen (everything with full=True); see the
-    module docstring for what is written."""
+    module docstring for what is written. data_docs=False skips GX Data Docs (the `data_docs`
+    setting: their pages load their assets from public CDNs)."""
     with lake_run(spark, lake, run_id, "validate"):
-        return _validate(spark, lake, report, run_id, quarantine, suites, full)
+        return _validate(spark, lake, report, run_id, quarantine, suites, full, data_docs)
 
 
 def _validate(
@@ -185,6 +187,7 @@ def _validate(
     quarantine: bool,
     suites: list[SuiteFile] | None,
     full: bool,
+    data_docs: bool = True,
 ) -> ValidationResult:
     started = time.monotonic()
     versions = committed_snapshot(spark, lake, VALIDATE_TABLES)
@@ -215,7 +218,7 @@ def _validate(
                 frames[name] = frames[name].cache()
                 cached.append(frames[name])
             result.outcomes, result.data_docs, result.results_dir = run_suites(
-                frames, suites, report, run_id
+                frames, suites, report, run_id, data_docs
             )
         with journaled_write(spark, lake, run_id, "validate", VALIDATE_TABLES) as write:
             if frames:

@@ -2,16 +2,18 @@
 
 The pipeline (pipelines/pipeline.py) validates the lake's current tables (report only: nothing
 is quarantined here, that is the `run` pipeline's job) and recomputes the statistics into a dated
-folder made here; this stage then writes that folder's page: the verdict, the failing checks with their counts, key statistics, and what
-changed since the previous report (row counts per table, checks newly failing or fixed, shifts in
-the verb distribution), read back from the `dq_results` and `stats_*` history tables. The output's
-index.html lists every report.
+folder made here; this stage then reads the lake's history (history.py), judges this run's
+metrics against it (anomalies.py), stores the anomalies in `dq_results`, and writes the folder's
+page: the verdict, the checks with findings and a few of their offending rows, the anomalies,
+a trend chart per metric over every run, key statistics, what changed since the previous report,
+and every expectation. The output's index.html lists every report; one alert message per report
+goes to the webhook, if one is set (alerts.py).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,16 @@ from pyspark.sql import functions as F
 from pipelines.core.lake import read_table, write_text_atomic
 from pipelines.core.results import ValidationResult
 from pipelines.core.tables import DATA_TABLES
-from pipelines.report.html import render_index, render_report_page
+from pipelines.report.alerts import alert_message, post_alert
+from pipelines.report.anomalies import FAIL, Anomaly, detect
+from pipelines.report.history import (
+    failed_row_samples,
+    read_history,
+    store_anomalies,
+    stored_anomalies,
+)
+from pipelines.report.html import render_index, render_report_page, verdict_of
+from pipelines.report.metrics import RunPoint, as_dict
 
 REPORT_JSON = "report.json"
 TOP_VERB_SHIFTS = 10
@@ -35,14 +46,30 @@ class ReportResult:
     validation: ValidationResult
     previous_run_id: str | None
     changes: dict[str, Any]
+    verdict: str = ""
+    history: list[RunPoint] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
+    alert_problem: str | None = None  # why the alert was not delivered
+    alerted: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """A fail-severity check failed, or a fail-severity anomaly was found."""
+        return bool(self.validation.lake_failed) or any(a.severity == FAIL for a in self.anomalies)
 
     def summary(self) -> str:
-        verdict = "FAILED" if self.validation.lake_failed else "PASSED"
         lines = [
-            f"report {self.folder.name}: {verdict}",
+            f"report {self.folder.name}: {self.verdict}",
             f"  page:  {self.folder / 'index.html'}",
             f"  index: {self.index}",
+            f"  history: {len(self.history)} runs; anomalies in this run: {len(self.anomalies)}",
         ]
+        for a in self.anomalies:
+            lines.append(f"    [{a.severity}] {a.check_id}: {a.message}")
+        if self.alert_problem:
+            lines.append(f"  {self.alert_problem}")
+        elif self.alerted:
+            lines.append("  alert sent")
         if self.previous_run_id:
             c = self.changes
             lines.append(f"  since run {self.previous_run_id}:")
@@ -72,15 +99,28 @@ def write_report(
     run_id: str,
     validation: ValidationResult,
     stats_doc: dict[str, Any],
+    anomaly_rules: dict[str, Any] | None = None,
+    alert_webhook: str | None = None,
+    data_docs: bool = False,
 ) -> ReportResult:
     """Write the report page of one run into its folder (validation and statistics already in
-    it), and the index of every report beside it."""
+    it), and the index of every report beside it; store the run's anomalies; send the alert."""
     root = folder.parent
     previous = _latest_report(root, exclude=folder.name)
     counts = {t: read_table(spark, lake, t, validation.versions[t]).count() for t in DATA_TABLES}
     previous_run = previous["run_id"] if previous else None
     changes = _changes(spark, lake, run_id, previous_run, counts) if previous_run else {}
     summary = {row["name"]: row["value"] for row in stats_doc["summary"]}
+    history = read_history(spark, lake)
+    anomalies = detect(history, anomaly_rules or {}, run_id)
+    store_anomalies(spark, lake, run_id, anomalies, anomaly_rules or {})
+    anomalous_runs = {r: set(m) for r, m in stored_anomalies(spark, lake).items()}
+    samples = failed_row_samples(
+        spark, lake, validation.versions.get("nodes"), validation.lake_outcomes
+    )
+    verdict, verdict_class = verdict_of(
+        len(validation.lake_failed), len(anomalies), sum(a.severity == FAIL for a in anomalies)
+    )
     facts = {
         "run_id": run_id,
         "created_at": datetime.now(UTC).isoformat(),
@@ -94,12 +134,58 @@ def write_report(
         "row_counts": counts,
         "figures": {name: summary.get(name) for name in KEY_FIGURES},
         "previous_run_id": previous_run,
+        "verdict": verdict,
+        "verdict_class": verdict_class,
+        "data_docs": data_docs,
+        "anomalies": [
+            {
+                "metric": a.metric,
+                "strategy": a.strategy,
+                "severity": a.severity,
+                "value": a.value,
+                "low": a.low,
+                "high": a.high,
+                "message": a.message,
+            }
+            for a in anomalies
+        ],
+        "history": as_dict(history),
     }
     write_text_atomic(folder / REPORT_JSON, json.dumps(facts, indent=2, default=str))
-    page = render_report_page(facts, validation.lake_outcomes, stats_doc["verbs"][:10], changes)
-    write_text_atomic(folder / "index.html", page)
+    page = render_report_page(
+        facts,
+        validation.lake_outcomes,
+        stats_doc["verbs"][:10],
+        changes,
+        history,
+        anomalies,
+        anomalous_runs,
+        samples,
+    )
+    page_path = write_text_atomic(folder / "index.html", page)
     index = write_text_atomic(root / "index.html", render_index(_all_reports(root)))
-    return ReportResult(folder, index, validation, previous_run, changes)
+    result = ReportResult(
+        folder, index, validation, previous_run, changes, verdict, history, anomalies
+    )
+    if alert_webhook:
+        message = alert_message(
+            verdict,
+            run_id,
+            page_path.resolve().as_uri(),
+            [
+                f"{o.suite}.{o.check_id} ({o.unexpected_count or 0} rows)"
+                for o in validation.lake_failed
+            ],
+            [
+                f"{o.suite}.{o.check_id} ({o.unexpected_count or 0} rows)"
+                for o in validation.lake_outcomes
+                if not o.success and o.level != "fail"
+            ],
+            [a.message for a in anomalies],
+        )
+        result.alert_problem = post_alert(alert_webhook, message)
+        result.alerted = result.alert_problem is None
+    return result
 
 
 KEY_FIGURES = ("videos", "nodes", "leaves", "gpt_nodes", "actions", "na_rate", "video_hours")
