@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from delta.tables import DeltaTable
+from pyspark.sql import functions as F
 
 from pipelines.core.errors import LakeBusyError, LakeStateError
 from pipelines.core.failpoints import FAILPOINT_VARIABLE, KILLED_EXIT_CODE
@@ -95,6 +96,11 @@ def fingerprint(spark, lake: str, tables) -> dict[str, list | None]:
             found[table] = None
             continue
         frame = read_table(spark, lake, table)
+        if table == "stats_summary":
+            # p10/p50/p90 come from KLL sketches, which compact at random once a sketch holds
+            # more than k values: two equal runs agree within the rank error, not to the bit
+            # (tests/test_incremental_stats.py checks that error).
+            frame = frame.where(~F.col("name").rlike(r"_p(10|50|90)$"))
         columns = [c for c in frame.columns if c not in VOLATILE]
         found[table] = sorted(
             json.dumps(r.asDict(recursive=True), default=str, sort_keys=True)
