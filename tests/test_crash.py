@@ -214,7 +214,14 @@ def test_validate_killed_at_each_commit_then_recover_and_rerun_equals_one_clean_
     assert fingerprint(spark, lake, VALIDATE_TABLES) == clean["validate"]
 
 
-@pytest.mark.parametrize("point", ["after_commit_stats_actions", "after_journal_started_stats"])
+@pytest.mark.parametrize(
+    "point",
+    [
+        "after_commit_stats_stats_partials",  # partials replaced, actions not yet
+        "after_commit_stats_actions",
+        "after_journal_started_stats",
+    ],
+)
 def test_stats_killed_then_rerun_equals_one_clean_run(spark, corpus, clean, tmp_path, point):
     lake = str(tmp_path / "lake")
     explode(spark, corpus, lake)
