@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 120.0
 RENEWER_THREAD = "a100m-lease"
+MAX_WAIT_POLL_SECONDS = 10.0
 
 
 @dataclass
@@ -363,10 +364,14 @@ def hold_lake(
     seconds = float(os.environ.get("A100M_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
     lease = Lease(spark, lake, run_id, command, seconds)
     deadline = time.monotonic() + wait_seconds
+    pause = 1.0
     while (busy := lease.try_acquire()) is not None:
         if time.monotonic() >= deadline:
             raise LakeBusyError(busy)
-        time.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+        # Each look at the journal is a Spark job: a waiter that polled every second would take
+        # task slots from the holder it waits for, so it looks less often the longer it waits.
+        time.sleep(min(pause, max(0.1, deadline - time.monotonic())))
+        pause = min(pause * 2, MAX_WAIT_POLL_SECONDS)
     with _held_lock:
         _held[key] = lease
     lease.start_renewing()
