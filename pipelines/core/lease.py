@@ -371,7 +371,8 @@ def hold_lake(
         # Each look at the journal is a Spark job: a waiter that polled every second would take
         # task slots from the holder it waits for, so it looks less often the longer it waits.
         time.sleep(min(pause, max(0.1, deadline - time.monotonic())))
-        pause = min(pause * 2, MAX_WAIT_POLL_SECONDS)
+        # ...but never much longer than a lease lasts, so a short lease is noticed soon after it ends.
+        pause = min(pause * 2, MAX_WAIT_POLL_SECONDS, max(1.0, seconds / 4))
     with _held_lock:
         _held[key] = lease
     lease.start_renewing()
