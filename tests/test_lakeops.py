@@ -240,6 +240,32 @@ def test_sql_reads_the_committed_snapshot(spark, appended):
         spark.catalog.dropTempView(view)
 
 
+def test_sql_with_a_catalog_reads_the_committed_snapshot_unless_a_table_is_named_by_database(
+    spark, lake_copy
+):
+    lake, db = lake_copy, "lakeops_sql"
+    committed = read_table(spark, lake, "videos").count()
+    # A commit the journal does not list, as a run still writing (or killed) leaves one.
+    one = read_table(spark, lake, "videos").limit(1).collect()
+    spark.createDataFrame(one, read_table(spark, lake, "videos").schema).write.format("delta").mode(
+        "append"
+    ).save(table_path(lake, "videos"))
+
+    def count(table: str) -> str:
+        out = io.StringIO()
+        run_sql(spark, lake, f"SELECT count(*) AS n FROM {table}", "csv", catalog_db=db, stream=out)
+        return out.getvalue()
+
+    try:
+        assert count("videos") == f"n\n{committed}\n"
+        assert count(f"{db}.videos") == f"n\n{committed + 1}\n"
+    finally:
+        for view in ("videos", "nodes", "transcripts", "quarantine", "ingest_log", "segments"):
+            spark.catalog.dropTempView(view)
+        spark.sql("USE default")
+        spark.sql(f"DROP DATABASE IF EXISTS {db} CASCADE")
+
+
 def test_sql_names_an_unknown_column_in_one_line_and_exits_1(appended):
     done = a100m("sql", "SELECT no_such_column FROM nodes", "--lake", appended["lake"])
     assert done.returncode == 1, done.stderr[-2000:]

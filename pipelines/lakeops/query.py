@@ -2,9 +2,9 @@
 
 Without a catalog, each table is a temporary view over its committed snapshot (the version the
 last committed stage left: core/journal.py), with the `segments` and `actions_with_steps` views
-over those; a half-landed run is never seen. With a catalog database, the registered tables
-(their latest version) and views answer, and tables can be named `db.table`. A table can also be
-read by path: delta.`/path/to/lake/nodes`.
+over those; a half-landed run is never seen. With a catalog database the same views shadow the
+registered tables, which answer when named `db.table` (their latest version). A table can also
+be read by path: delta.`/path/to/lake/nodes`.
 """
 
 from __future__ import annotations
@@ -68,9 +68,10 @@ def run_sql(
     if catalog_db:
         register_catalog(spark, lake, catalog_db)
         spark.catalog.setCurrentDatabase(catalog_db)
-    else:
-        tables = data_tables(spark, lake)
-        register_snapshot_views(spark, lake, committed_snapshot(spark, lake, tables))
+    # Temporary views shadow the catalog's tables of the same name: unqualified names read the
+    # committed snapshot even with a catalog, and `db.table` the catalog's latest version.
+    tables = data_tables(spark, lake)
+    register_snapshot_views(spark, lake, committed_snapshot(spark, lake, tables))
     try:
         frame = spark.sql(query)
         columns = frame.columns
