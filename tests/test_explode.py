@@ -11,7 +11,7 @@ from pyspark.testing import assertDataFrameEqual
 from pipelines.core.contracts import NODES_SCHEMA, RAW_SCHEMA, TRANSCRIPTS_SCHEMA, VIDEOS_SCHEMA
 from pipelines.core.lake import read_table
 from pipelines.core.records import nest
-from pipelines.ingest.flatten import child_count, to_nodes, to_transcripts, to_videos
+from pipelines.ingest.flatten import to_nodes, to_transcripts, to_videos
 from pipelines.ingest.sources import read_raw, resolve_inputs
 from pipelines.ingest.stage import explode
 from tests.rawdata import columns_and_types, small_tree_video, write_raw
@@ -100,22 +100,6 @@ def test_nodes_of_a_hand_built_tree(spark, tmp_path):
         ),
     ]
     assertDataFrameEqual(got, expected, rtol=0, atol=0)
-
-
-def test_child_count_counts_the_parent_ids_naming_the_node(spark):
-    parents = ["a", "a", "b", None, "a"]
-    cases = [  # node_id -> expected count, beside each other
-        ("a", 3),  # named three times
-        ("b", 1),
-        ("c", 0),  # named by no node
-        (None, 0),  # a null id has no children (null parent ids are not its children)
-    ]
-    frame = spark.createDataFrame(
-        [(parents, node, expected) for node, expected in cases],
-        "parents array<string>, node string, expected int",
-    )
-    got = frame.select(child_count(F.col("parents"), F.col("node")).alias("n"), "expected")
-    assert [(r.n, r.expected) for r in got.collect()] == [(n, n) for _, n in cases]
 
 
 def test_videos_and_transcripts_of_a_hand_built_tree(spark, tmp_path):

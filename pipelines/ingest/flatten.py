@@ -60,15 +60,9 @@ def to_nodes(raw: DataFrame, run_id: str) -> DataFrame:
     """One row per node, with duration, child_count, is_leaf and the gpt fields flattened."""
     node = F.col("node")
     gpt = node["gpt"]
-    flat = raw.select(
-        "video_uid",
-        # Every parent id of the video, beside each of its nodes: child counts without a shuffle.
-        F.col("nodes.parent_id").alias("_parent_ids"),
-        F.posexplode("nodes").alias("seq", "node"),
-    ).select(
+    flat = raw.select("video_uid", F.posexplode("nodes").alias("seq", "node")).select(
         "video_uid",
         "seq",
-        child_count(F.col("_parent_ids"), node["node_id"]).alias("child_count"),
         *[node[name].alias(name) for name in ("node_id", "parent_id", "level", "start", "end")],
         (node["end"].cast("double") - node["start"].cast("double")).alias("duration"),
         *[node[name].alias(name) for name in ("plm_action", "plm_caption", "llama3_caption")],
@@ -82,19 +76,20 @@ def to_nodes(raw: DataFrame, run_id: str) -> DataFrame:
         gpt["action"].isNotNull().alias("has_gpt_action"),
         F.lit(run_id).alias("ingest_run_id"),
     )
-    return flat.withColumn("is_leaf", F.col("child_count") == 0).transform(
-        lambda df: conform(df, NODES_SCHEMA)
+    return flat.transform(with_child_counts).transform(lambda df: conform(df, NODES_SCHEMA))
+
+
+def with_child_counts(nodes: DataFrame) -> DataFrame:
+    """Add child_count (nodes naming this node as parent) and is_leaf."""
+    children = (
+        nodes.where(F.col("parent_id").isNotNull())
+        .groupBy("video_uid", F.col("parent_id").alias("node_id"))
+        .agg(F.count(F.lit(1)).cast("int").alias("child_count"))
     )
-
-
-def child_count(parent_ids: Column, node_id: Column) -> Column:
-    """How many of the video's nodes name node_id as their parent: the parent ids that
-    array_remove drops. Per row and native, so the wide node rows are never shuffled (a
-    group-by and join on (video_uid, node_id) did that); quadratic in one video's node count,
-    which is hundreds. A null node_id has no children."""
-    removed = F.size(parent_ids) - F.size(F.array_remove(parent_ids, node_id))
-    # Guarded, not coalesced: with spark.sql.legacy.sizeOfNull, size(null) is -1, not null.
-    return F.when(node_id.isNotNull(), removed).otherwise(F.lit(0)).cast("int")
+    # Hash the narrow side instead of sorting the wide node rows for a sort-merge join.
+    counted = nodes.join(children.hint("shuffle_hash"), ["video_uid", "node_id"], "left")
+    child_count = F.coalesce(F.col("child_count"), F.lit(0))
+    return counted.withColumn("child_count", child_count).withColumn("is_leaf", child_count == 0)
 
 
 def to_transcripts(raw: DataFrame, run_id: str) -> DataFrame:
