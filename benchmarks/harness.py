@@ -134,7 +134,7 @@ class PeakMemory:
         try:
             children = self._me.children(recursive=True)
             jvms = [c for c in children if c.name() == "java"]
-            driver = sum(_high_water_mark(c.pid) or c.memory_info().rss for c in jvms)
+            driver = sum(high_water_mark(c.pid) or c.memory_info().rss for c in jvms)
             workers = sum(c.memory_info().rss for c in children if c not in jvms)
         except Exception:  # a worker ended while being read
             return
@@ -151,7 +151,8 @@ class PeakMemory:
         self._sample()
 
 
-def _high_water_mark(pid: int) -> int | None:
+def high_water_mark(pid: int) -> int | None:
+    """The kernel's peak resident memory (VmHWM) of a process, in bytes, or None off Linux."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -159,6 +160,36 @@ def _high_water_mark(pid: int) -> int | None:
     except OSError:
         pass
     return None
+
+
+def corpus_path(work: Path, videos: int, seed: int) -> Path:
+    """Where the harness keeps the generated corpus of N videos and a seed."""
+    return work / f"raw-{videos}-{seed}"
+
+
+def ensure_corpus(work: Path, videos: int, seed: int, shards: int) -> Path:
+    """The generated corpus of N videos in work: reused when complete, else generated."""
+    from pipelines.synth import generate
+
+    raw = corpus_path(work, videos, seed)
+    if not (raw / "manifest.json").exists():
+        generate(raw, videos=videos, seed=seed, shards=shards)
+    return raw
+
+
+def benchmark_session(driver_memory: str | None = None):
+    """The local SparkSession the benchmarks measure in (conf/local.yaml, no progress bars)."""
+    from pipelines.core.session import build_session
+    from pipelines.core.settings import load_settings
+
+    return build_session(
+        load_settings("local").with_overrides(
+            spark_conf={
+                "spark.ui.showConsoleProgress": "false",
+                **({"spark.driver.memory": driver_memory} if driver_memory else {}),
+            }
+        )
+    )
 
 
 def _timed(results: dict[str, dict[str, Any]], name: str, action, rows=None) -> Any:
@@ -195,17 +226,15 @@ def run(
     import duckdb
 
     from pipelines.core.runs import new_run_id
-    from pipelines.core.session import build_session
-    from pipelines.core.settings import load_settings
     from pipelines.ingest.stage import explode
     from pipelines.quality.validate import validate
     from pipelines.stats.stage import compute_stats
     from pipelines.synth import generate
 
-    raw = work / f"raw-{videos}-{seed}"
+    raw = corpus_path(work, videos, seed)
     results: dict[str, dict[str, Any]] = {}
     if not (raw / "manifest.json").exists():
-        _timed(results, "generate", lambda: generate(raw, videos=videos, seed=seed, shards=shards))
+        _timed(results, "generate", lambda: ensure_corpus(work, videos, seed, shards))
     for stale in ("duck", "lake", "report", "warm", "run"):
         shutil.rmtree(work / stale, ignore_errors=True)
     (work / "duck").mkdir(parents=True)
@@ -230,14 +259,7 @@ def run(
 
     owns_session = SparkContext._active_spark_context is None
     with PeakMemory() as memory:
-        spark = build_session(
-            load_settings("local").with_overrides(
-                spark_conf={
-                    "spark.ui.showConsoleProgress": "false",
-                    **({"spark.driver.memory": driver_memory} if driver_memory else {}),
-                }
-            )
-        )
+        spark = benchmark_session(driver_memory)
         warm = work / "warm"
         generate(warm / "raw", videos=3, seed=1)
         explode(spark, [str(warm / "raw")], str(warm / "lake"))
@@ -275,7 +297,7 @@ def run(
         "videos": videos,
         "nodes": nodes,
         "seed": seed,
-        "machine": _machine(),
+        "machine": machine(),
         "stages": results,
         "driver_peak_rss_mb": round(memory.driver / 2**20),
         "python_workers_peak_rss_mb": round(memory.workers / 2**20),
@@ -349,7 +371,8 @@ def _whole_run(raw: Path, out: Path) -> None:
         raise RuntimeError(f"a100m run exited {finished.returncode}:\n{finished.stderr[-3000:]}")
 
 
-def _machine() -> dict[str, Any]:
+def machine() -> dict[str, Any]:
+    """Cores, memory, Python and OS of this machine, for the results."""
     import platform
 
     import psutil

@@ -64,9 +64,8 @@ def _nested(spark, lake: str, versions: dict[str, int | None]):
 
 
 def measure(videos: int, appends: int, seed: int, work: Path) -> dict[str, Any]:
+    from benchmarks.harness import benchmark_session
     from pipelines.core.runs import committed_snapshot, new_run_id
-    from pipelines.core.session import build_session
-    from pipelines.core.settings import load_settings
     from pipelines.ingest.stage import explode
     from pipelines.lakeops.layout import table_layout
     from pipelines.lakeops.optimize import LAYOUTS, optimize_lake
@@ -75,9 +74,7 @@ def measure(videos: int, appends: int, seed: int, work: Path) -> dict[str, Any]:
     raw = work / f"raw-{videos}-{appends}-{seed}"
     if not (raw / "manifest.json").exists():
         generate(raw, videos=videos, seed=seed, shards=appends)
-    spark = build_session(
-        load_settings("local").with_overrides(spark_conf={"spark.ui.showConsoleProgress": "false"})
-    )
+    spark = benchmark_session()
     base = work / f"lake-{videos}-{appends}-{seed}"
     shards = sorted(str(p) for p in raw.glob("*.parquet"))
     result: dict[str, Any] = {"videos": videos, "appends": appends, "layouts": {}}

@@ -56,6 +56,15 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
+def _layout(value: str) -> str:
+    """--layout: one of optimize.py's LAYOUTS, checked only when given (no pyspark for --help)."""
+    from pipelines.lakeops.optimize import LAYOUTS
+
+    if value not in LAYOUTS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(LAYOUTS)}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
     parser = argparse.ArgumentParser(prog="a100m", description=__doc__.splitlines()[0])
@@ -143,8 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     optimize.add_argument(
         "--layout",
-        choices=("zorder", "liquid"),
-        default="zorder",
+        type=_layout,
+        metavar="zorder|liquid",
         help="how nodes, transcripts and actions are clustered on video_uid (default: zorder)",
     )
     optimize.add_argument(
@@ -437,13 +446,13 @@ def cmd_resample(spark, settings: Settings, args: argparse.Namespace) -> int:
 def cmd_optimize(spark, settings: Settings, args: argparse.Namespace) -> int:
     from pipelines.core.runs import new_run_id
     from pipelines.lakeops.catalog import register_catalog
-    from pipelines.lakeops.optimize import optimize_lake
+    from pipelines.lakeops.optimize import DEFAULT_LAYOUT, optimize_lake
 
     result = optimize_lake(
         spark,
         settings.lake,
         new_run_id(),
-        layout=args.layout,
+        layout=args.layout or DEFAULT_LAYOUT,
         vacuum=args.vacuum,
         retention_hours=args.retention_hours,
         wait_seconds=args.wait,
