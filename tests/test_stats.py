@@ -24,7 +24,13 @@ from pipelines.core.errors import MissingTableError
 from pipelines.core.lake import read_table, table_path, table_version
 from pipelines.ingest.stage import explode
 from pipelines.stats.stage import compute_stats
-from pipelines.stats.verbs import lemma_map, verb_lemma, verb_lemmas, with_verb_and_object
+from pipelines.stats.verbs import (
+    lemma_map,
+    parse_actions,
+    verb_lemma,
+    verb_lemmas,
+    with_verb_and_object,
+)
 from tests.rawdata import columns_and_types, node, small_tree_video, write_raw
 
 HOUR = 3600.0
@@ -131,6 +137,20 @@ def test_verb_and_object_of_phrases(spark):
     words = {w.lower() for text in cases for w in re.findall(r"[\w‑]+", text)}
     got = with_verb_and_object(df, lemma_map(spark, verb_lemmas(words))).collect()
     assert {r.action_brief: (r.verb, r.object) for r in got} == cases
+
+
+def test_parse_actions_parses_each_distinct_brief_once_and_gives_every_row_its_verb(spark):
+    rows = [  # (node, brief) -> (verb, object), beside each other; repeats and a null
+        ("n1", "Cutting the cucumber", "cut", "cucumber"),
+        ("n2", "Cutting the cucumber", "cut", "cucumber"),
+        ("n3", "Speak and gesture", "speak", None),
+        ("n4", "Speak and gesture", "speak", None),
+        ("n5", "Wave", "wave", None),
+        ("n6", None, None, None),
+    ]
+    df = spark.createDataFrame([r[:2] for r in rows], "node_id string, action_brief string")
+    got = parse_actions(spark, df).collect()
+    assert sorted((r.node_id, r.action_brief, r.verb, r.object) for r in got) == rows
 
 
 # ---------------------------------------------------------------------------------------------

@@ -67,12 +67,7 @@ from pipelines.stats.partials import (
 )
 from pipelines.stats.plan import FULL, NothingToComputeError, plan_partials
 from pipelines.stats.spec import BUCKETS, paper_figures
-from pipelines.stats.verbs import (
-    distinct_leading_words,
-    lemma_map,
-    verb_lemmas,
-    with_verb_and_object,
-)
+from pipelines.stats.verbs import parse_actions
 
 PARALLEL_WRITES = 4  # tables written side by side
 PARTIALS = "stats_partials"
@@ -209,9 +204,7 @@ def _compute_stats(
     try:
         with journaled_write(spark, lake, run_id, "stats", STATS_TABLES) as write:
             if plan.mode == FULL or plan.to_compute or plan.to_drop:
-                real = real_actions(facts)
-                mapping = verb_lemmas(distinct_leading_words(real))
-                actions = with_verb_and_object(real, lemma_map(spark, mapping)).cache()
+                actions = parse_actions(spark, real_actions(facts)).cache()
                 restricted_videos = plan.restrict(videos) if videos is not None else None
                 parts = partial_rows(
                     node_partials(facts, restricted_videos),

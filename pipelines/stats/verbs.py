@@ -20,7 +20,9 @@ Known limit: a subject that is also a verb to lemminflect is taken for the verb
 The lemmas come from Python, but only for the distinct words that occur in the verb window (a
 set bounded by the vocabulary, not by the corpus): `distinct_leading_words` collects them,
 `verb_lemmas` lemmatises them on the driver, `with_verb_and_object` broadcast-joins the small
-mapping back as one map. No per-row Python.
+mapping back as one map. No per-row Python. `parse_actions` runs all of it on the distinct briefs
+only and joins the verb and object back: the rule's higher-order functions are interpreted, so
+parsing every row cost 230 s at 10,000 videos against 13 s for the distinct briefs and the join.
 
 Object rule (Spark functions only). After the verb, skip determiners, possessives, prepositions
 and particles (`OBJECT_SKIP`: the, a, his, at, to, on, into, with, up, ...); the noun phrase then
@@ -171,6 +173,17 @@ def with_verb_and_object(
     return with_verb.withColumn("object", _object(F.col("_words"), F.col("_verb_at"))).drop(
         "lemmas", "_words", "_verb_at"
     )
+
+
+def parse_actions(
+    spark: SparkSession, actions: DataFrame, column: str = "action_brief"
+) -> DataFrame:
+    """Add `verb` and `object` to actions, parsing each distinct brief once and joining back
+    (a brief's verb and object depend on its text alone)."""
+    briefs = actions.select(column).distinct()
+    lemmas = lemma_map(spark, verb_lemmas(distinct_leading_words(briefs, column)))
+    parsed = with_verb_and_object(briefs, lemmas, column)
+    return actions.join(parsed, column, "left")
 
 
 def _in(word: Column, words: frozenset[str]) -> Column:
