@@ -10,11 +10,13 @@ import pytest
 
 from pipelines.cli import EXIT_ANOMALIES, EXIT_DATA, EXIT_OK, report_exit_code
 from pipelines.core.errors import SettingsError
+from pipelines.core.results import counted
 from pipelines.core.settings import load_settings
 from pipelines.report.alerts import alert_message, post_alert
 from pipelines.report.anomalies import detect
 from pipelines.report.html import render_report_page, verdict_of
 from pipelines.report.metrics import COUNT, SHARE, RunPoint, change_text, human
+from pipelines.report.upkeep import SMALL_FILES_MIN, TableUpkeep, age_text, small_file_warning
 from tests.nights import Webhook
 
 
@@ -87,17 +89,20 @@ def test_exit_codes_of_a_report():
     assert report_exit_code(failed=True, anomalies=2) == EXIT_DATA == 1
     assert report_exit_code(failed=False, anomalies=2) == EXIT_ANOMALIES == 3
     assert verdict_of(0, 2, 0) == ("ANOMALIES: 2 metrics out of their usual range", "warn")
-    assert verdict_of(1, 2, 0)[0] == "FAILED: 1 fail-severity checks, 2 anomalies"
+    assert verdict_of(1, 2, 0)[0] == "FAILED: 1 fail-severity check, 2 anomalies"
+    assert verdict_of(2, 1, 1)[0] == "FAILED: 2 fail-severity checks, 1 anomaly"
+    assert verdict_of(0, 1, 0)[0] == "ANOMALIES: 1 metric out of its usual range"
+    assert counted(1, "row") == "1 row" and counted(1200, "row") == "1,200 rows"
 
 
 def test_the_alert_reaches_a_real_server_in_a_shape_slack_and_teams_accept():
     webhook = Webhook()
     try:
         message = alert_message(
-            "FAILED: 1 fail-severity checks",
+            "FAILED: 1 fail-severity check",
             "20261127T020000Z-0badc0de",
             "file:///reports/x/index.html",
-            ["tree.tiles_parent (1 rows)"],
+            ["tree.tiles_parent (1 row)"],
             [],
             ['"N/A" rate is 20.00%'],
         )
@@ -106,9 +111,9 @@ def test_the_alert_reaches_a_real_server_in_a_shape_slack_and_teams_accept():
         webhook.close()
     (got,) = webhook.received
     assert got["text"].splitlines()[0] == (
-        "a100m data-quality report: FAILED: 1 fail-severity checks (run 20261127T020000Z-0badc0de)"
+        "a100m data-quality report: FAILED: 1 fail-severity check (run 20261127T020000Z-0badc0de)"
     )
-    assert "Failing checks: tree.tiles_parent (1 rows)" in got["text"]
+    assert "Failing checks: tree.tiles_parent (1 row)" in got["text"]
     assert got["blocks"][0]["text"]["type"] == "mrkdwn"
     assert len(got["blocks"][1]["fields"]) <= 10
     assert {"name": "Anomalies", "value": "1"} in got["sections"][0]["facts"]
@@ -157,7 +162,29 @@ def test_the_page_has_a_trend_chart_per_metric_and_says_no_change():
     }
     html = render_report_page(facts, [], [], {}, history, [], {}, {})
     assert html.count('<img class="trend"') == 2  # a quiet check gets no chart, just a line
-    assert "1 other checks had no unexpected rows in any of the 3 runs" in html
+    assert "1 other check had no unexpected rows in any of the 3 runs" in html
     assert "<div class='d'>no change</div>" in html and "+10 (+50.0%)" in html
     assert "0.90 h" not in html and "0.9 h" in html and "3.40%" in html
     assert "<script" not in html and "http" not in html
+
+
+def test_the_small_file_rule_and_its_warning_line():
+    many = TableUpkeep(
+        "nodes", 7, SMALL_FILES_MIN, SMALL_FILES_MIN * 1024, SMALL_FILES_MIN, None, None
+    )
+    few = TableUpkeep(
+        "videos", 3, 3, 3 * 1024, SMALL_FILES_MIN - 1, "2026-11-27T01:00:00+00:00", 50.0
+    )
+    assert many.small_files and not few.small_files
+    assert small_file_warning(many, "/data/lake") == (
+        f"table nodes has {SMALL_FILES_MIN} small files (under 16.0 MB; {SMALL_FILES_MIN} files, "
+        "50.0 KB in all): run `a100m optimize --lake /data/lake` to compact it"
+    )
+    assert [age_text(h) for h in (None, 0.001, 0.5, 5.25, 50.0)] == [
+        "never",
+        "1 min",
+        "30 min",
+        "5.2 h",
+        "2 days",
+    ]
+    assert few.as_fact()["since_optimize"] == "2 days" and few.as_fact()["size"] == "3.0 KB"

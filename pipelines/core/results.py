@@ -8,6 +8,11 @@ from dataclasses import dataclass, field
 FAIL_SEVERITY = "critical"  # Great Expectations' name for the project's fail severity
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun, singular for one: "1 check", "2 checks", "2 anomalies"."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
 @dataclass
 class CheckOutcome:
     suite: str
@@ -64,7 +69,11 @@ class ValidationResult:
         return not self.failed
 
     def summary(self) -> str:
-        verdict = "PASSED" if self.passed else f"FAILED ({len(self.failed)} fail-severity checks)"
+        verdict = (
+            "PASSED"
+            if self.passed
+            else f"FAILED ({counted(len(self.failed), 'fail-severity check')})"
+        )
         lines = [
             f"validate run {self.run_id}: {verdict}; {len(self.outcomes)} expectations on "
             + ", ".join(f"{t} v{v}" for t, v in self.versions.items())

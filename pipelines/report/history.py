@@ -3,7 +3,10 @@
 Read: one RunPoint per run that left figures in the lake, from the run journal (`_runs`: when,
 which command), `dq_results` (the lake's rows per table and each check's unexpected rows, scope
 "lake") and `stats_summary`; the anomalies earlier reports stored; and the offending rows behind
-the examples of the checks with findings, with their times from `nodes`. Written: this report's
+the examples of the checks with findings, with their times from `nodes`. Every table is read at
+the committed snapshot (core/runs.py `committed_snapshot`), as validate and stats read theirs: a
+half-landed run or a commit made outside the pipeline is not history. (The journal's own
+committed version is its latest: it is the record of commits.) Written: this report's
 anomalies, as `dq_results` rows of scope "anomaly" (docs/tables.md).
 """
 
@@ -20,9 +23,9 @@ from pyspark.sql import functions as F
 
 from pipelines.core.contracts import DQ_RESULTS_SCHEMA
 from pipelines.core.journal import COMMITTED, JOURNAL_TABLE
-from pipelines.core.lake import read_table, table_path, table_version
+from pipelines.core.lake import read_table
 from pipelines.core.results import CheckOutcome
-from pipelines.core.runs import journaled_write
+from pipelines.core.runs import committed_snapshot, journaled_write
 from pipelines.core.tables import DATA_TABLES
 from pipelines.report.anomalies import Anomaly
 from pipelines.report.metrics import RunPoint, stats_metrics
@@ -32,21 +35,23 @@ LAKE_SCOPE = "lake"
 SAMPLE_ROWS = 5
 
 
-def _exists(spark: SparkSession, lake: str, table: str) -> bool:
-    return table_version(spark, table_path(lake, table)) is not None
+HISTORY_TABLES = ("dq_results", "stats_summary", JOURNAL_TABLE)
 
 
 def read_history(spark: SparkSession, lake: str) -> list[RunPoint]:
     """Every run with figures in the lake, oldest first: a few small rows per run."""
     points: dict[str, RunPoint] = {}
+    versions = committed_snapshot(spark, lake, HISTORY_TABLES)
 
     def point(run_id: str, at: Any) -> RunPoint:
         if run_id not in points:
             points[run_id] = RunPoint(run_id, str(at or ""), "")
         return points[run_id]
 
-    if _exists(spark, lake, "dq_results"):
-        dq = read_table(spark, lake, "dq_results").where(F.col("scope") == LAKE_SCOPE)
+    if versions["dq_results"] is not None:
+        dq = read_table(spark, lake, "dq_results", versions["dq_results"]).where(
+            F.col("scope") == LAKE_SCOPE
+        )
         for r in (
             dq.where(
                 F.col("table_name").isin(*DATA_TABLES) & (F.col("asset") == F.col("table_name"))
@@ -64,11 +69,11 @@ def read_history(spark: SparkSession, lake: str) -> list[RunPoint]:
             point(r.run_id, r.validated_at).metrics[f"check.{r.suite}.{r.check_id}"] = float(
                 r.unexpected_count
             )
-    if _exists(spark, lake, "stats_summary"):
+    if versions["stats_summary"] is not None:
         summaries: dict[str, dict[str, float | None]] = {}
         times: dict[str, Any] = {}
         for r in (
-            read_table(spark, lake, "stats_summary")
+            read_table(spark, lake, "stats_summary", versions["stats_summary"])
             .select("run_id", "computed_at", "name", "value")
             .collect()
         ):
@@ -76,9 +81,9 @@ def read_history(spark: SparkSession, lake: str) -> list[RunPoint]:
             times[r.run_id] = r.computed_at
         for run_id, summary in summaries.items():
             point(run_id, times[run_id]).metrics.update(stats_metrics(summary))
-    if _exists(spark, lake, JOURNAL_TABLE):
+    if versions[JOURNAL_TABLE] is not None:
         for r in (
-            read_table(spark, lake, JOURNAL_TABLE)
+            read_table(spark, lake, JOURNAL_TABLE, versions[JOURNAL_TABLE])
             .where(F.col("run_id").isin(list(points)) & (F.col("state") == COMMITTED))
             .groupBy("run_id")
             .agg(F.min("at").alias("at"), F.first("command").alias("command"))
@@ -90,12 +95,13 @@ def read_history(spark: SparkSession, lake: str) -> list[RunPoint]:
 
 
 def stored_anomalies(spark: SparkSession, lake: str) -> dict[str, list[str]]:
-    """run id -> the metrics earlier reports found anomalous in it."""
-    if not _exists(spark, lake, "dq_results"):
+    """run id -> the metrics earlier reports found anomalous in it (committed snapshot)."""
+    version = committed_snapshot(spark, lake, ("dq_results",))["dq_results"]
+    if version is None:
         return {}
     found: dict[str, list[str]] = {}
     for r in (
-        read_table(spark, lake, "dq_results")
+        read_table(spark, lake, "dq_results", version)
         .where(F.col("scope") == ANOMALY_SCOPE)
         .select("run_id", "column")
         .collect()

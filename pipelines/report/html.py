@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.core.html import number, page, table, text
-from pipelines.core.results import CheckOutcome
+from pipelines.core.results import CheckOutcome, counted
 from pipelines.core.tables import DATA_TABLES
 from pipelines.report.anomalies import Anomaly
 from pipelines.report.charts import trend_img, trend_svg
@@ -41,11 +41,12 @@ details summary { cursor: pointer; font-weight: 600; margin: 8px 0; }
 def verdict_of(failed_checks: int, anomalies: int, fail_anomalies: int) -> tuple[str, str]:
     """(the verdict a person reads, its css class)."""
     if failed_checks or fail_anomalies:
-        parts = [f"{failed_checks} fail-severity checks"] if failed_checks else []
-        parts += [f"{anomalies} anomalies"] if anomalies else []
+        parts = [counted(failed_checks, "fail-severity check")] if failed_checks else []
+        parts += [counted(anomalies, "anomaly", "anomalies")] if anomalies else []
         return "FAILED: " + ", ".join(parts), "fail"
     if anomalies:
-        return f"ANOMALIES: {anomalies} metrics out of their usual range", "warn"
+        their = "its" if anomalies == 1 else "their"
+        return f"ANOMALIES: {counted(anomalies, 'metric')} out of {their} usual range", "warn"
     return "PASSED", "pass"
 
 
@@ -165,12 +166,50 @@ def _history_html(
         ],
     )
     quiet = (
-        f"<p class='note'>{quiet_checks} other checks had no unexpected rows in any of the "
-        f"{len(history)} runs.</p>"
+        f"<p class='note'>{counted(quiet_checks, 'other check')} had no unexpected rows in "
+        f"{'the one run' if len(history) == 1 else f'any of the {len(history)} runs'}.</p>"
         if quiet_checks
         else ""
     )
     return f"<div class='trends'>{''.join(cards)}</div>{quiet}<h3>Runs</h3>{runs}"
+
+
+def _capped(facts: dict[str, Any]) -> str:
+    """Says the page shows only the last runs of a longer history, when it does."""
+    total, shown = facts.get("history_runs_total"), len(facts.get("history") or [])
+    return f", the last {shown} of {total}" if total and total > shown else ""
+
+
+def _upkeep_html(facts: dict[str, Any]) -> str:
+    """Each table's files, size and time since its last optimize, small-file tables flagged."""
+    tables = facts.get("lake_tables")
+    if not tables:
+        return "<p>No table figures in this report.</p>"
+    rows = [
+        [
+            t["table"],
+            t["version"],
+            number(t["files"]),
+            t["size"],
+            t["mean_file_size"],
+            f"{t['since_optimize']} ago" if t["last_optimize"] else "never",
+            f"{number(t['small'])}: too many, run a100m optimize"
+            if t["small_files"]
+            else number(t["small"]),
+        ]
+        for t in tables
+    ]
+    return (
+        table(
+            ["table", "version", "files", "size", "mean file", "last optimize", "small files"],
+            rows,
+        )
+        + "<p class='note'>Each table at its committed version; the last optimize is the newest "
+        "OPTIMIZE in its Delta history. A table has too many small files when "
+        f"{facts.get('small_files_min', '')} or more of its files are under "
+        f"{text(facts.get('small_file_size', ''))} (docs/lakeops.md); "
+        "<code>a100m optimize</code> compacts them.</p>"
+    )
 
 
 def _changes_html(changes: dict[str, Any]) -> str:
@@ -263,11 +302,15 @@ def render_report_page(
         f"<p class='meta'>{text(facts['created_at'][:19])} UTC &middot; run <code>{text(facts['run_id'])}"
         f"</code> &middot; lake <code>{text(facts['lake'])}</code></p>",
         f"<p class='verdict {css}' id='verdict'>{text(verdict)}</p>",
+        "".join(
+            f"<p class='warn upkeep'>Lake upkeep: {text(line)}</p>"
+            for line in facts.get("upkeep_warnings") or []
+        ),
         "<h2>Checks with findings</h2>",
         _findings_html(outcomes, samples or {}),
         "<h2>Anomalies</h2>",
         _anomalies_html(anomalies),
-        f"<h2>History at a glance ({len(history)} runs)</h2>",
+        f"<h2>History at a glance ({counted(len(history), 'run')}{_capped(facts)})</h2>",
         _history_html(history, anomalous_runs or {}, {a.metric for a in anomalies})
         if history
         else "<p>No history yet.</p>",
@@ -276,6 +319,8 @@ def render_report_page(
             ["table", "version", "rows"],
             [[t, facts["versions"][t], number(facts["row_counts"][t])] for t in DATA_TABLES],
         ),
+        "<h2 id='lake-tables'>Lake tables on disk</h2>",
+        _upkeep_html(facts),
         "<h2>Key statistics</h2>",
         table(["figure", "value"], figures),
         table(["top verb", "actions", "share"], verbs),

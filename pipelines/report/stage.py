@@ -5,9 +5,11 @@ is quarantined here, that is the `run` pipeline's job) and recomputes the statis
 folder made here; this stage then reads the lake's history (history.py), judges this run's
 metrics against it (anomalies.py), stores the anomalies in `dq_results`, and writes the folder's
 page: the verdict, the checks with findings and a few of their offending rows, the anomalies,
-a trend chart per metric over every run, key statistics, what changed since the previous report,
-and every expectation. The output's index.html lists every report; one alert message per report
-goes to the webhook, if one is set (alerts.py).
+a trend chart per metric over the last HISTORY_RUNS runs, each lake table's files, size and time
+since its last optimize (upkeep.py; a warning when a table has too many small files), key
+statistics, what changed since the previous report, and every expectation. The output's
+index.html lists every report; one alert message per report goes to the webhook, if one is set
+(alerts.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from pipelines.core.lake import read_table, write_text_atomic
-from pipelines.core.results import ValidationResult
+from pipelines.core.layout import SMALL_FILE_BYTES, format_bytes
+from pipelines.core.results import ValidationResult, counted
+from pipelines.core.runs import committed_snapshot
 from pipelines.core.tables import DATA_TABLES
 from pipelines.report.alerts import alert_message, post_alert
 from pipelines.report.anomalies import FAIL, Anomaly, detect
@@ -34,9 +38,18 @@ from pipelines.report.history import (
 )
 from pipelines.report.html import render_index, render_report_page, verdict_of
 from pipelines.report.metrics import RunPoint, as_dict
+from pipelines.report.upkeep import (
+    SMALL_FILES_MIN,
+    TableUpkeep,
+    lake_upkeep,
+    small_file_warning,
+)
 
 REPORT_JSON = "report.json"
 TOP_VERB_SHIFTS = 10
+# The page's trend charts and runs table, and report.json, keep this many most recent runs (a
+# season of nightly reports); anomaly detection still judges against the whole history.
+HISTORY_RUNS = 90
 
 
 @dataclass
@@ -49,6 +62,8 @@ class ReportResult:
     verdict: str = ""
     history: list[RunPoint] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
+    upkeep: list[TableUpkeep] = field(default_factory=list)
+    upkeep_warnings: list[str] = field(default_factory=list)
     alert_problem: str | None = None  # why the alert was not delivered
     alerted: bool = False
 
@@ -62,10 +77,12 @@ class ReportResult:
             f"report {self.folder.name}: {self.verdict}",
             f"  page:  {self.folder / 'index.html'}",
             f"  index: {self.index}",
-            f"  history: {len(self.history)} runs; anomalies in this run: {len(self.anomalies)}",
+            f"  history: {counted(len(self.history), 'run')}; anomalies in this run: "
+            f"{len(self.anomalies)}",
         ]
         for a in self.anomalies:
             lines.append(f"    [{a.severity}] {a.check_id}: {a.message}")
+        lines.extend(f"  lake upkeep: {line}" for line in self.upkeep_warnings)
         if self.alert_problem:
             lines.append(f"  {self.alert_problem}")
         elif self.alerted:
@@ -102,22 +119,28 @@ def write_report(
     anomaly_rules: dict[str, Any] | None = None,
     alert_webhook: str | None = None,
     data_docs: bool = False,
+    history_runs: int | None = None,
 ) -> ReportResult:
     """Write the report page of one run into its folder (validation and statistics already in
-    it), and the index of every report beside it; store the run's anomalies; send the alert."""
+    it), and the index of every report beside it; store the run's anomalies; send the alert.
+    The page and report.json keep the last `history_runs` runs (default HISTORY_RUNS)."""
+    keep = history_runs or HISTORY_RUNS
     root = folder.parent
     previous = _latest_report(root, exclude=folder.name)
     counts = {t: read_table(spark, lake, t, validation.versions[t]).count() for t in DATA_TABLES}
     previous_run = previous["run_id"] if previous else None
     changes = _changes(spark, lake, run_id, previous_run, counts) if previous_run else {}
     summary = {row["name"]: row["value"] for row in stats_doc["summary"]}
-    history = read_history(spark, lake)
-    anomalies = detect(history, anomaly_rules or {}, run_id)
+    full_history = read_history(spark, lake)
+    anomalies = detect(full_history, anomaly_rules or {}, run_id)
+    history = full_history[-keep:]
     store_anomalies(spark, lake, run_id, anomalies, anomaly_rules or {})
     anomalous_runs = {r: set(m) for r, m in stored_anomalies(spark, lake).items()}
     samples = failed_row_samples(
         spark, lake, validation.versions.get("nodes"), validation.lake_outcomes
     )
+    upkeep = lake_upkeep(spark, lake)
+    upkeep_warnings = [small_file_warning(t, lake) for t in upkeep if t.small_files]
     verdict, verdict_class = verdict_of(
         len(validation.lake_failed), len(anomalies), sum(a.severity == FAIL for a in anomalies)
     )
@@ -149,6 +172,11 @@ def write_report(
             }
             for a in anomalies
         ],
+        "lake_tables": [t.as_fact() for t in upkeep],
+        "small_files_min": SMALL_FILES_MIN,
+        "small_file_size": format_bytes(SMALL_FILE_BYTES),
+        "upkeep_warnings": upkeep_warnings,
+        "history_runs_total": len(full_history),
         "history": as_dict(history),
     }
     write_text_atomic(folder / REPORT_JSON, json.dumps(facts, indent=2, default=str))
@@ -165,7 +193,16 @@ def write_report(
     page_path = write_text_atomic(folder / "index.html", page)
     index = write_text_atomic(root / "index.html", render_index(_all_reports(root)))
     result = ReportResult(
-        folder, index, validation, previous_run, changes, verdict, history, anomalies
+        folder,
+        index,
+        validation,
+        previous_run,
+        changes,
+        verdict,
+        history,
+        anomalies,
+        upkeep,
+        upkeep_warnings,
     )
     if alert_webhook:
         message = alert_message(
@@ -173,11 +210,11 @@ def write_report(
             run_id,
             page_path.resolve().as_uri(),
             [
-                f"{o.suite}.{o.check_id} ({o.unexpected_count or 0} rows)"
+                f"{o.suite}.{o.check_id} ({counted(o.unexpected_count or 0, 'row')})"
                 for o in validation.lake_failed
             ],
             [
-                f"{o.suite}.{o.check_id} ({o.unexpected_count or 0} rows)"
+                f"{o.suite}.{o.check_id} ({counted(o.unexpected_count or 0, 'row')})"
                 for o in validation.lake_outcomes
                 if not o.success and o.level != "fail"
             ],
@@ -207,8 +244,9 @@ def _latest_report(root: Path, exclude: str) -> dict[str, Any] | None:
 def _changes(
     spark: SparkSession, lake: str, run_id: str, previous_run: str, counts: dict[str, int]
 ) -> dict[str, Any]:
-    """What changed between two runs, from the history tables."""
-    dq = read_table(spark, lake, "dq_results").where(
+    """What changed between two runs, from the history tables at their committed versions."""
+    snapshot = committed_snapshot(spark, lake, ("dq_results", "stats_verbs"))
+    dq = read_table(spark, lake, "dq_results", snapshot["dq_results"]).where(
         F.col("run_id").isin(run_id, previous_run) & (F.col("scope") == "lake")
     )
     status = {
@@ -241,7 +279,9 @@ def _changes(
         for t in DATA_TABLES
     }
 
-    verbs = read_table(spark, lake, "stats_verbs").where(F.col("run_id").isin(run_id, previous_run))
+    verbs = read_table(spark, lake, "stats_verbs", snapshot["stats_verbs"]).where(
+        F.col("run_id").isin(run_id, previous_run)
+    )
     shares: dict[str, dict[str, float]] = {run_id: {}, previous_run: {}}
     for r in verbs.select("run_id", "verb", "share").collect():  # top-k rows per run: small
         shares[r.run_id][r.verb] = r.share
