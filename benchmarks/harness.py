@@ -177,8 +177,9 @@ def ensure_corpus(work: Path, videos: int, seed: int, shards: int) -> Path:
     return raw
 
 
-def benchmark_session(driver_memory: str | None = None):
-    """The local SparkSession the benchmarks measure in (conf/local.yaml, no progress bars)."""
+def benchmark_session(driver_memory: str | None = None, extra_conf: dict[str, str] | None = None):
+    """The local SparkSession the benchmarks measure in (conf/local.yaml, no progress bars),
+    with extra Spark settings where a tool needs them (the profiler's event log)."""
     from pipelines.core.session import build_session
     from pipelines.core.settings import load_settings
 
@@ -187,6 +188,7 @@ def benchmark_session(driver_memory: str | None = None):
             spark_conf={
                 "spark.ui.showConsoleProgress": "false",
                 **({"spark.driver.memory": driver_memory} if driver_memory else {}),
+                **(extra_conf or {}),
             }
         )
     )

@@ -159,29 +159,22 @@ def print_profile(profile: dict[str, Any]) -> None:
 
 
 def run(videos: int, seed: int, work: Path, shards: int) -> dict[str, Any]:
+    from benchmarks.harness import benchmark_session, ensure_corpus
     from pipelines.core.runs import new_run_id
-    from pipelines.core.session import build_session
-    from pipelines.core.settings import load_settings
     from pipelines.ingest.stage import explode
     from pipelines.quality.validate import validate
     from pipelines.stats.stage import compute_stats
-    from pipelines.synth import generate
 
-    raw = work / f"raw-{videos}-{seed}"
-    if not (raw / "manifest.json").exists():
-        generate(raw, videos=videos, seed=seed, shards=shards)
+    raw = ensure_corpus(work, videos, seed, shards)
     out = work / f"profile-{videos}"
     shutil.rmtree(out, ignore_errors=True)
     (out / "events").mkdir(parents=True)
-    spark = build_session(
-        load_settings("local").with_overrides(
-            spark_conf={
-                "spark.ui.showConsoleProgress": "false",
-                "spark.eventLog.enabled": "true",
-                "spark.eventLog.dir": (out / "events").resolve().as_uri(),
-                "spark.eventLog.compress": "false",
-            }
-        )
+    spark = benchmark_session(
+        extra_conf={
+            "spark.eventLog.enabled": "true",
+            "spark.eventLog.dir": (out / "events").resolve().as_uri(),
+            "spark.eventLog.compress": "false",
+        }
     )
     lake, report = str(out / "lake"), str(out / "report")
     actions = {
