@@ -19,6 +19,8 @@ from pipelines.quality.rules import (
 )
 from pipelines.quality.suites import (
     GX_SEVERITY,
+    KEYS_CHECKED_BY_RULES,
+    SCHEMA_SUITE_TABLES,
     expectations_dir,
     generated_suites,
     load_suites,
@@ -157,6 +159,19 @@ def test_the_suites_in_expectations_are_generated_from_the_registry_and_contract
         assert on_disk[name].read_text() == suite_text(data), (
             f"expectations/{name}.json drifted: run python -m pipelines.quality.suites"
         )
+
+
+def test_every_table_key_is_checked_once_by_its_schema_suite_or_by_a_fail_rule():
+    suites = generated_suites()
+    for table in SCHEMA_SUITE_TABLES:
+        key_checks = [
+            e for e in suites[table]["expectations"] if e["meta"]["id"] == f"{table}.key_unique"
+        ]
+        if table in KEYS_CHECKED_BY_RULES:
+            rule = RULES_BY_NAME[KEYS_CHECKED_BY_RULES[table]]
+            assert key_checks == [] and rule.severity == FAIL and rule.asset == NODE_CHECKS
+        else:
+            assert len(key_checks) == 1
 
 
 def test_each_rule_is_one_expectation_of_its_severity_and_mostly():
