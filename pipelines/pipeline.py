@@ -124,4 +124,5 @@ def run_report(
             anomaly_rules=settings.anomalies,
             alert_webhook=settings.alert_webhook,
             data_docs=settings.data_docs,
+            history_runs=settings.report_history_runs,
         )

@@ -22,7 +22,6 @@ from pipelines.cli import EXIT_ANOMALIES, EXIT_OK, main
 from pipelines.core.lake import read_table, table_path
 from pipelines.core.runs import committed_snapshot
 from pipelines.ingest.stage import explode
-from pipelines.report import stage as report_stage
 from pipelines.report.history import read_history
 from pipelines.report.upkeep import SMALL_FILES_MIN
 from pipelines.synth import generate
@@ -79,9 +78,9 @@ def upkept(spark, tmp_path_factory) -> Upkept:
         codes.append(code)
         outputs.append(out)
     explode(spark, [shards[3]], lake)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(report_stage, "HISTORY_RUNS", 1)
-        code, out = _report(report)
+    one_run = root / "one-run.yaml"
+    one_run.write_text(yaml.safe_dump({**settings, "report_history_runs": 1}))
+    code, out = _report(["report", "--settings", str(one_run)])
     codes.append(code)
     outputs.append(out)
     folders = sorted(p for p in reports.iterdir() if p.is_dir())

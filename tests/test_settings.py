@@ -95,6 +95,8 @@ BASE = "lake: lake\nspark:\n  master: local[1]\n"
         ),
         ("spark:\n  master: local[1]\n", "missing setting 'lake'"),
         (BASE + "log_level: LOUD\n", "log_level 'LOUD' is not one of"),
+        (BASE + "report_history_runs: 0\n", "report_history_runs must be at least 1, found 0"),
+        (BASE + "report_history_runs: ten\n", "report_history_runs must be an integer, found"),
         ("- a\n- b\n", "expected a mapping of settings, found a list"),
     ],
 )
@@ -115,3 +117,12 @@ def test_section_variables_override_nested_settings(monkeypatch, tmp_path):
     monkeypatch.setenv("A100M_SPARK__MASTER", "local[3]")
     monkeypatch.setenv("A100M_SAMPLE", "/not/a/setting")  # not a setting: left alone
     assert load_settings(path=_file(tmp_path, BASE)).master == "local[3]"
+
+
+def test_the_report_history_cap_is_a_setting_with_a_default_and_an_integer_variable(
+    monkeypatch, tmp_path
+):
+    path = _file(tmp_path, BASE)
+    assert load_settings(path=path).report_history_runs == 90
+    monkeypatch.setenv("A100M_REPORT_HISTORY_RUNS", "7")
+    assert load_settings(path=path).report_history_runs == 7

@@ -25,6 +25,8 @@ from pipelines.core.errors import SettingsError
 from pipelines.core.resources import files_with_suffix, project_folder
 
 ENV_PREFIX = "A100M_"
+# Runs the report page keeps: about a season of nightly reports.
+REPORT_HISTORY_RUNS = 90
 
 # Top-level keys and the keys of the `spark` section, with their types.
 TOP_KEYS: dict[str, tuple[type, ...]] = {
@@ -39,6 +41,8 @@ TOP_KEYS: dict[str, tuple[type, ...]] = {
     "data_docs": (bool,),
     "alert_webhook": (str, type(None)),
     "anomalies": (dict, type(None)),
+    # how many runs the report page and report.json keep (detection always judges them all)
+    "report_history_runs": (int,),
     "spark": (dict,),
 }
 SPARK_KEYS: dict[str, tuple[type, ...]] = {
@@ -142,6 +146,7 @@ class Settings:
     data_docs: bool = False
     alert_webhook: str | None = None
     anomalies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report_history_runs: int = REPORT_HISTORY_RUNS
 
     def with_overrides(
         self,
@@ -196,6 +201,8 @@ def load_settings(env: str | None = None, path: str | Path | None = None) -> Set
         value: Any = os.environ[variable]
         if keys[-1] in TOP_KEYS and TOP_KEYS[keys[-1]] == (bool,) and _boolean(value):
             value = value.lower() == "true"
+        if keys[-1] in TOP_KEYS and TOP_KEYS[keys[-1]] == (int,) and value.isdigit():
+            value = int(value)
         section[keys[-1]] = value
 
     _check_schema(raw, str(file))
@@ -221,6 +228,7 @@ def load_settings(env: str | None = None, path: str | Path | None = None) -> Set
         data_docs=raw.get("data_docs", False),
         alert_webhook=_optional(raw.get("alert_webhook")),
         anomalies=raw.get("anomalies") or {},
+        report_history_runs=raw.get("report_history_runs", REPORT_HISTORY_RUNS),
     )
 
 
@@ -252,6 +260,9 @@ def _check_schema(raw: dict[str, Any], where: str) -> None:
         if section is None:
             raise SettingsError(f"{where}: missing setting {'.'.join(path)!r}")
     _check_anomalies(raw.get("anomalies") or {}, where)
+    runs = raw.get("report_history_runs")
+    if isinstance(runs, bool) or (isinstance(runs, int) and runs < 1):
+        raise SettingsError(f"{where}: report_history_runs must be at least 1, found {runs}")
     level = raw.get("log_level")
     if level is not None and level.upper() not in LOG_LEVELS:
         raise SettingsError(f"{where}: log_level {level!r} is not one of {', '.join(LOG_LEVELS)}")

@@ -5,7 +5,7 @@ is quarantined here, that is the `run` pipeline's job) and recomputes the statis
 folder made here; this stage then reads the lake's history (history.py), judges this run's
 metrics against it (anomalies.py), stores the anomalies in `dq_results`, and writes the folder's
 page: the verdict, the checks with findings and a few of their offending rows, the anomalies,
-a trend chart per metric over the last HISTORY_RUNS runs, each lake table's files, size and time
+a trend chart per metric over the last `report_history_runs` runs (a setting), each lake table's files, size and time
 since its last optimize (upkeep.py; a warning when a table has too many small files), key
 statistics, what changed since the previous report, and every expectation. The output's
 index.html lists every report; one alert message per report goes to the webhook, if one is set
@@ -27,6 +27,7 @@ from pipelines.core.lake import read_table, write_text_atomic
 from pipelines.core.layout import SMALL_FILE_BYTES, format_bytes
 from pipelines.core.results import ValidationResult, counted
 from pipelines.core.runs import committed_snapshot
+from pipelines.core.settings import REPORT_HISTORY_RUNS
 from pipelines.core.tables import DATA_TABLES
 from pipelines.report.alerts import alert_message, post_alert
 from pipelines.report.anomalies import FAIL, Anomaly, detect
@@ -47,9 +48,6 @@ from pipelines.report.upkeep import (
 
 REPORT_JSON = "report.json"
 TOP_VERB_SHIFTS = 10
-# The page's trend charts and runs table, and report.json, keep this many most recent runs (a
-# season of nightly reports); anomaly detection still judges against the whole history.
-HISTORY_RUNS = 90
 
 
 @dataclass
@@ -123,8 +121,9 @@ def write_report(
 ) -> ReportResult:
     """Write the report page of one run into its folder (validation and statistics already in
     it), and the index of every report beside it; store the run's anomalies; send the alert.
-    The page and report.json keep the last `history_runs` runs (default HISTORY_RUNS)."""
-    keep = history_runs or HISTORY_RUNS
+    The page and report.json keep the last `history_runs` runs (the `report_history_runs`
+    setting); anomaly detection still judges against the whole history."""
+    keep = history_runs or REPORT_HISTORY_RUNS
     root = folder.parent
     previous = _latest_report(root, exclude=folder.name)
     counts = {t: read_table(spark, lake, t, validation.versions[t]).count() for t in DATA_TABLES}
