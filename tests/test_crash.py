@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,20 +62,31 @@ def a100m(
     env.pop(FAILPOINT_VARIABLE, None)
     if failpoint:
         env[FAILPOINT_VARIABLE] = failpoint
-    return subprocess.Popen(
+    # Files, not pipes: a child that logs more than a pipe holds (64 KiB) blocks until someone
+    # reads it, and a test finishing one child while another holds the lake would never read the
+    # holder's pipe: the holder would stop, and the waiter wait out its whole --wait.
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    process = subprocess.Popen(
         [sys.executable, "-m", "pipelines", *args, *SPARK_FLAGS],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=out,
+        stderr=err,
         text=True,
         **popen,
     )
+    process.output_files = (out, err)  # type: ignore[attr-defined]
+    return process
 
 
 def finish(process: subprocess.Popen, timeout: float = 600) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=timeout)
-    return process.returncode, out, err
+    process.wait(timeout=timeout)
+    texts = []
+    for file in process.output_files:  # type: ignore[attr-defined]
+        file.seek(0)
+        texts.append(file.read())
+        file.close()
+    return process.returncode, texts[0], texts[1]
 
 
 def a100m_line(err: str) -> str:
@@ -294,8 +306,8 @@ def test_two_validates_at_once_quarantine_once_and_the_second_finds_nothing_new(
 ):
     lake = str(tmp_path / "lake")
     explode(spark, corpus, lake)
-    # The second waits for the whole of the first: on a slow 2-core machine that took 7 minutes,
-    # so the wait is far longer than that (a wait that ran out would exit 1 too).
+    # The second waits for the whole of the first, so the wait is far longer than a validate on a
+    # loaded 2-core machine (a wait that ran out would exit 1 too).
     args = ("validate", "--lake", lake, "--report", str(tmp_path / "report"), "--wait", "1500")
     # A lease long enough that neither child loses it while both JVMs share two cores.
     both = [a100m(*args, lease_seconds=60) for _ in range(2)]

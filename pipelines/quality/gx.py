@@ -32,6 +32,9 @@ from pipelines.core.results import CheckOutcome  # noqa: E402
 from pipelines.quality.suites import GX_FAIL, SuiteFile  # noqa: E402
 
 log = logging.getLogger(__name__)
+# Great Expectations logs several INFO lines per expectation and per store write (thousands per
+# run): nightly logs would show nothing else. Its warnings and errors still show.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 def build_suite(suite_file: SuiteFile) -> ExpectationSuite:
