@@ -97,6 +97,7 @@ BASE = "lake: lake\nspark:\n  master: local[1]\n"
         (BASE + "log_level: LOUD\n", "log_level 'LOUD' is not one of"),
         (BASE + "report_history_runs: 0\n", "report_history_runs must be at least 1, found 0"),
         (BASE + "report_history_runs: ten\n", "report_history_runs must be an integer, found"),
+        (BASE + "report_history_runs: true\n", "report_history_runs must be an integer, found"),
         ("- a\n- b\n", "expected a mapping of settings, found a list"),
     ],
 )

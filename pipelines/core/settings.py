@@ -261,7 +261,7 @@ def _check_schema(raw: dict[str, Any], where: str) -> None:
             raise SettingsError(f"{where}: missing setting {'.'.join(path)!r}")
     _check_anomalies(raw.get("anomalies") or {}, where)
     runs = raw.get("report_history_runs")
-    if isinstance(runs, bool) or (isinstance(runs, int) and runs < 1):
+    if runs is not None and runs < 1:
         raise SettingsError(f"{where}: report_history_runs must be at least 1, found {runs}")
     level = raw.get("log_level")
     if level is not None and level.upper() not in LOG_LEVELS:
@@ -277,7 +277,10 @@ def _check_keys(
             hint = f"; did you mean {prefix}{near[0]}?" if near else ""
             known = ", ".join(prefix + k for k in schema)
             raise SettingsError(f"{where}: unknown setting {prefix}{key}{hint} (known: {known})")
-        if not isinstance(value, schema[key]):
+        # YAML's true is a Python int too: only a key that takes a boolean accepts one.
+        if not isinstance(value, schema[key]) or (
+            isinstance(value, bool) and bool not in schema[key]
+        ):
             wanted = " or ".join("null" if t is type(None) else _NAMES[t] for t in schema[key])
             raise SettingsError(
                 f"{where}: {prefix}{key} must be {wanted}, found {_type(value)} {value!r}"

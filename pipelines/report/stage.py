@@ -5,9 +5,9 @@ is quarantined here, that is the `run` pipeline's job) and recomputes the statis
 folder made here; this stage then reads the lake's history (history.py), judges this run's
 metrics against it (anomalies.py), stores the anomalies in `dq_results`, and writes the folder's
 page: the verdict, the checks with findings and a few of their offending rows, the anomalies,
-a trend chart per metric over the last `report_history_runs` runs (a setting), each lake table's files, size and time
-since its last optimize (upkeep.py; a warning when a table has too many small files), key
-statistics, what changed since the previous report, and every expectation. The output's
+a trend chart per metric over the last `report_history_runs` runs (a setting), each lake
+table's files, size and time since its last optimize (upkeep.py; a warning when a table has too
+many small files), key statistics, what changed since the previous report, and every expectation. The output's
 index.html lists every report; one alert message per report goes to the webhook, if one is set
 (alerts.py).
 """
