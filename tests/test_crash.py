@@ -17,12 +17,21 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
+from pipelines.core import deltars
+from pipelines.core import lease as lease_module
 from pipelines.core.errors import LakeBusyError, LakeStateError
 from pipelines.core.failpoints import FAILPOINT_VARIABLE, KILLED_EXIT_CODE
-from pipelines.core.journal import COMMITTED, journal_path, read_state
+from pipelines.core.journal import (
+    COMMITTED,
+    NO_TABLE,
+    journal_path,
+    outside_commits,
+    read_state,
+    utc_now,
+)
 from pipelines.core.lake import read_table, table_path, table_version
 from pipelines.core.lease import held_lease
-from pipelines.core.runs import committed_snapshot, lake_run, new_run_id
+from pipelines.core.runs import committed_snapshot, lake_run, lake_tables, new_run_id
 from pipelines.ingest.stage import EXPLODE_TABLES, explode
 from pipelines.quality.validate import validate
 from pipelines.stats.stage import compute_stats
@@ -50,7 +59,11 @@ STATS_CHECKED = ("stats_summary", "stats_levels", "stats_verbs", "actions")
 
 
 def a100m(
-    *args: str, failpoint: str | None = None, lease_seconds: int = 12, **popen
+    *args: str,
+    failpoint: str | None = None,
+    lease_seconds: int = 12,
+    extra_env: dict[str, str] | None = None,
+    **popen,
 ) -> subprocess.Popen:
     # a short lease, so that the next run takes over a killed child's lake in seconds (long
     # enough that a live child renews it in time on a loaded 2-core machine)
@@ -60,6 +73,7 @@ def a100m(
         "A100M_LEASE_SECONDS": str(lease_seconds),
     }
     env.pop(FAILPOINT_VARIABLE, None)
+    env.update(extra_env or {})
     if failpoint:
         env[FAILPOINT_VARIABLE] = failpoint
     # Files, not pipes: a child that logs more than a pipe holds (64 KiB) blocks until someone
@@ -95,8 +109,9 @@ def a100m_line(err: str) -> str:
 
 
 def once_free(spark, lake: str, action):
-    """Run action holding the lake, waiting out a killed child's lease first."""
-    with lake_run(spark, lake, new_run_id(), "test", wait_seconds=60):
+    """Run action holding the lake, with no wait: a killed child of this host is seen as gone,
+    so its lease is taken over at once, however long it had left."""
+    with lake_run(spark, lake, new_run_id(), "test", wait_seconds=0):
         return action()
 
 
@@ -187,6 +202,13 @@ def test_explode_killed_at_each_commit_then_rerun_equals_one_clean_run(
     assert f"failpoint {point}" in err
     # readers see the last committed state: nothing of the killed run
     assert set(committed_snapshot(spark, lake, ("videos", "nodes")).values()) == {None}
+    # delta-rs (a100m snapshot without a JVM) reads the killed run's state as Spark does
+    assert deltars.read_state(Path(lake)) == read_state(spark, lake)
+    tables = lake_tables(spark, lake)
+    assert deltars.snapshot(lake) == (
+        committed_snapshot(spark, lake, tables),
+        outside_commits(spark, lake, tables),
+    )
 
     result = once_free(spark, lake, lambda: explode(spark, corpus, lake))
     assert result.files_read == len(corpus)
@@ -270,7 +292,11 @@ def test_a_real_sigkill_while_explode_writes_is_undone_by_the_next_run(
         "nodes": None,
         "videos": None,
     }
-    once_free(spark, str(lake), lambda: explode(spark, corpus, str(lake)))
+    # the next run on this host sees the holder's process is gone: no wait for its lease
+    with lake_run(spark, str(lake), new_run_id(), "explode", wait_seconds=0) as lease:
+        assert lease.took_over is not None and lease.took_over.pid == process.pid
+        assert any("rolled back explode" in line for line in lease.recovered)
+        explode(spark, corpus, str(lake))
     assert fingerprint(spark, str(lake), EXPLODE_TABLES) == clean["explode"]
 
 
@@ -397,6 +423,46 @@ def test_an_expired_lease_whose_holder_still_runs_here_is_not_taken_over(
         assert taken.took_over is not None and taken.took_over.holder == "slow-run"
 
 
+def test_a_holder_whose_process_is_gone_from_this_host_is_taken_over_before_its_lease_ends(
+    spark, tmp_path, monkeypatch
+):
+    lake = str(tmp_path / "lake")
+    gone = subprocess.Popen(["true"])  # a pid of this host that no longer runs
+    gone.wait()
+    with monkeypatch.context() as m:
+        m.setattr(os, "getpid", lambda: gone.pid)
+        _die_holding_the_lake(spark, lake, "killed-run", open_stage={"videos": NO_TABLE})
+    state = read_state(spark, lake)
+    assert state.holder == "killed-run" and state.expires_at > utc_now()  # 120 s left
+    with lake_run(spark, lake, "next", "validate") as taken:  # wait 0: would raise if busy
+        assert taken.took_over is not None and taken.took_over.holder == "killed-run"
+        assert any("rolled back explode of run killed-run" in line for line in taken.recovered)
+
+
+def test_a_holder_pid_now_used_by_another_process_is_taken_over_at_once(
+    spark, tmp_path, monkeypatch
+):
+    lake = str(tmp_path / "lake")
+    other = subprocess.Popen(["sleep", "120"])  # alive, but not the process that held the lake
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(os, "getpid", lambda: other.pid)
+            m.setattr(lease_module, "process_start", lambda pid: "another-boot:1")
+            _die_holding_the_lake(spark, lake, "reused-pid-run")
+        with lake_run(spark, lake, "next", "validate") as taken:
+            assert taken.took_over is not None and taken.took_over.holder == "reused-pid-run"
+        # the same pid with its own start time is alive: its lease is respected
+        with monkeypatch.context() as m:
+            m.setattr(os, "getpid", lambda: other.pid)
+            _die_holding_the_lake(spark, lake, "live-run")
+        with pytest.raises(LakeBusyError, match=rf"live-run.*pid {other.pid}"):
+            with lake_run(spark, lake, "eager", "validate"):
+                pass
+    finally:
+        other.kill()
+        other.wait()
+
+
 def test_recover_refuses_in_one_line_when_vacuum_removed_the_version_it_needs(
     spark, corpus, tmp_path, monkeypatch
 ):
@@ -455,7 +521,8 @@ def test_a_table_of_a_newer_delta_protocol_is_refused_in_one_line(spark, corpus,
 def test_snapshot_prints_the_committed_versions_as_json(spark, corpus, tmp_path):
     lake = str(tmp_path / "lake")
     explode(spark, corpus[:1], lake)
-    code, out, err = finish(a100m("snapshot", "--lake", lake))
+    # snapshot reads a local lake with delta-rs: no JVM (with no Java at all, it still works)
+    code, out, err = finish(a100m("snapshot", "--lake", lake, extra_env=_without_java()))
     assert code == 0, err[-2000:]
     snapshot = json.loads(out)
     assert snapshot["videos"] == table_version(spark, table_path(lake, "videos"))
@@ -466,10 +533,20 @@ def test_snapshot_prints_the_committed_versions_as_json(spark, corpus, tmp_path)
     # A hand-run DELETE is a commit no stage made: readers keep the committed version, and
     # snapshot says so in one line.
     DeltaTable.forPath(spark, table_path(lake, "videos")).delete("true")
-    code, out, err = finish(a100m("snapshot", "--lake", lake))
+    code, out, err = finish(a100m("snapshot", "--lake", lake, extra_env=_without_java()))
     assert json.loads(out)["videos"] == snapshot["videos"]
     line = a100m_line(err)
     assert "table videos has versions" in line and "made outside the pipeline" in line
+    tables = lake_tables(spark, lake)
+    assert deltars.snapshot(lake) == (
+        committed_snapshot(spark, lake, tables),
+        outside_commits(spark, lake, tables),
+    )
+
+
+def _without_java() -> dict[str, str]:
+    """The environment with no Java to start: a command that needs a JVM fails at once."""
+    return {"JAVA_HOME": "/nonexistent-java"}
 
 
 def test_bad_spark_settings_end_at_once_instead_of_hanging(tmp_path):

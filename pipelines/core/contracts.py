@@ -329,3 +329,10 @@ JOURNAL_SCHEMA = T.StructType(
         T.StructField("expires_at", T.TimestampType(), True),
     ]
 )
+
+
+def arrow_schema(schema: T.StructType):
+    """The contract as a pyarrow schema, nullability kept (delta-rs writes the journal with it)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(schema)

@@ -31,7 +31,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
-from pipelines.core.contracts import JOURNAL_SCHEMA
+from pipelines.core import deltars
+from pipelines.core.contracts import JOURNAL_SCHEMA, arrow_schema
 from pipelines.core.errors import LakeStateError
 from pipelines.core.failpoints import failpoint
 from pipelines.core.lake import delete_path, java_message, table_path, table_version
@@ -67,6 +68,9 @@ class LakeState:
     command: str | None = None
     host: str | None = None
     pid: int | None = None
+    # when the holder's process started (core/lease.py: process_start), so that a pid reused by
+    # another process after the holder died is not taken for the holder
+    pid_start: str | None = None
     since: str | None = None
     expires: str | None = None
     # "<run id>/<stage>" -> {run_id, stage, command, host, pid, started, before: {table: v}}
@@ -94,7 +98,10 @@ STATE_WINDOW = 20
 
 
 def read_state(spark: SparkSession, lake: str) -> LakeState | None:
-    """The newest valid step's state; None for a lake with no journal."""
+    """The newest valid step's state; None for a lake with no journal. A local lake's journal
+    is read by delta-rs (core/deltars.py), a remote one's by Spark."""
+    if (root := deltars.local_root(lake)) is not None:
+        return deltars.read_state(root)
     path = journal_path(lake)
     if not DeltaTable.isDeltaTable(spark, path):
         return None
@@ -104,21 +111,31 @@ def read_state(spark: SparkSession, lake: str) -> LakeState | None:
         .select("version", "userMetadata")
         .collect()
     )
+    return state_from_commits(path, [(c.version, c.userMetadata) for c in commits])
+
+
+def state_from_commits(path: str, commits: list[tuple[int, str | None]]) -> LakeState | None:
+    """The newest valid step among the journal's newest commits, (version, userMetadata) each:
+    the first commit of the highest epoch. Shared by Spark's reader and delta-rs's
+    (core/deltars.py), so both read the same state."""
     first_of_epoch: dict[int, tuple[int, LakeState]] = {}
-    for commit in commits:
+    for version, metadata in commits:
         try:
-            state = LakeState(**json.loads(commit.userMetadata or "{}"))
+            state = LakeState(**json.loads(metadata or "{}"))
         except (TypeError, ValueError) as exc:
             raise LakeStateError(
-                f"the run journal {path} holds a state this version cannot read (commit "
-                f"{commit.version})"
+                f"the run journal {path} holds a state this version cannot read (commit {version})"
             ) from exc
         known = first_of_epoch.get(state.epoch)
-        if known is None or commit.version < known[0]:
-            first_of_epoch[state.epoch] = (commit.version, state)
+        if known is None or version < known[0]:
+            first_of_epoch[state.epoch] = (version, state)
     if not first_of_epoch:
         return None
     return first_of_epoch[max(first_of_epoch)][1]
+
+
+def _map_items(values: dict[str, int] | None) -> list[tuple[str, int]] | None:
+    return None if values is None else [(k, int(v)) for k, v in sorted(values.items())]
 
 
 def _literal_map(values: dict[str, int] | None) -> Column:
@@ -142,7 +159,32 @@ def append_row(
     detail: str | None = None,
 ) -> None:
     """Commit one journal row, a blind append whose metadata is the step's state (its epoch is
-    the current one + 1). Built from literals: no Python rows to ship to the JVM."""
+    the current one + 1): by delta-rs on a local lake, else by Spark, from literals (no Python
+    rows to ship to the JVM)."""
+    if (root := deltars.local_root(lake)) is not None:
+        row = {
+            "run_id": run_id,
+            "stage": stage,
+            "command": state.command,
+            "state": row_state,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "at": utc_now().replace(tzinfo=UTC),
+            "versions_before": _map_items(versions_before),
+            "versions_committed": _map_items(versions_committed),
+            "detail": detail,
+            "epoch": state.epoch,
+            "expires_at": state.expires_at.replace(tzinfo=UTC) if state.expires_at else None,
+        }
+        deltars.append_row(
+            root / JOURNAL_TABLE,
+            row,
+            arrow_schema(JOURNAL_SCHEMA),
+            json.dumps(asdict(state), sort_keys=True),
+            {"delta.checkpointInterval": JOURNAL_CHECKPOINT_INTERVAL},
+        )
+        failpoint(f"after_journal_{row_state}_{stage}")
+        return
     values = {
         "run_id": F.lit(run_id),
         "stage": F.lit(stage),
@@ -220,7 +262,18 @@ def committed_versions(
     """Each table's version as the last committed stages left it: what readers should read.
     A table written by a stage still open reads as it was before that stage; a table no
     journaled stage wrote (a lake from before the journal) at its latest version."""
-    state = read_state(spark, lake) or LakeState()
+    return versions_to_read(
+        read_state(spark, lake) or LakeState(),
+        tables,
+        lambda table: table_version(spark, table_path(lake, table)),
+    )
+
+
+def versions_to_read(
+    state: LakeState, tables: list[str] | tuple[str, ...], latest_version
+) -> dict[str, int | None]:
+    """committed_versions from a journal state; latest_version(table) for tables it does not
+    name."""
     before: dict[str, int] = {}
     for stage in sorted(state.open.values(), key=lambda s: s.get("started", "")):
         for table, version in stage["before"].items():
@@ -232,7 +285,7 @@ def committed_versions(
         elif table in state.committed:
             result[table] = state.committed[table]
         else:
-            result[table] = table_version(spark, table_path(lake, table))
+            result[table] = latest_version(table)
     return result
 
 
@@ -241,14 +294,24 @@ def outside_commits(
 ) -> dict[str, tuple[int, int]]:
     """table -> (committed, latest) for each table with commits that no journaled stage made
     and no open stage is making (a hand-run DELETE, another tool): readers do not see them."""
-    state = read_state(spark, lake) or LakeState()
+    return commits_outside(
+        read_state(spark, lake) or LakeState(),
+        tables,
+        lambda table: table_version(spark, table_path(lake, table)),
+    )
+
+
+def commits_outside(
+    state: LakeState, tables: list[str] | tuple[str, ...], latest_version
+) -> dict[str, tuple[int, int]]:
+    """outside_commits from a journal state; latest_version(table) gives each table's newest."""
     writing = {t for stage in state.open.values() for t in stage["before"]}
     found = {}
     for table in tables:
         committed = state.committed.get(table)
         if committed is None or table in writing:
             continue
-        latest = table_version(spark, table_path(lake, table))
+        latest = latest_version(table)
         if latest is not None and latest > committed:
             found[table] = (committed, latest)
     return found

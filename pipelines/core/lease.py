@@ -11,8 +11,11 @@ expiry and another run took over) finds out before its next commit and commits n
 The holder renews the lease from a background thread, every third of its duration (120 s, or
 A100M_LEASE_SECONDS). A holder that stops renewing (killed, its machine gone) loses the lease when
 it expires; the next run takes it over, logs the takeover naming the dead holder, and rolls back
-the stages the dead run left open. An expired lease whose holder still runs on this host (a renewal
-late because its one-task job waited for a task slot) is not taken over: two writers would follow.
+the stages the dead run left open. A holder on this host whose process is gone (no such pid, or
+the pid now belongs to a process started at another time) is dead for certain: the next run takes
+over at once, without waiting for the expiry. An expired lease whose holder still runs on this
+host (a renewal late because its one-task job waited for a task slot) is not taken over: two
+writers would follow. A holder on another host is judged by its lease alone.
 Within a process the lease is re-entrant: `run` holds it once.
 """
 
@@ -182,9 +185,14 @@ class Lease:
         now = utc_now()
         with PROTOCOL_CLOCK.timing():
             current = read_state(self.spark, self.lake) or LakeState()
-        if current.held_by_other(self.run_id, now):
+        dead_here = current.holder not in (None, self.run_id) and _gone_from_this_host(current)
+        if current.held_by_other(self.run_id, now) and not dead_here:
             return self._busy_line(current), True
-        if current.holder not in (None, self.run_id) and _alive_on_this_host(current):
+        if (
+            current.holder not in (None, self.run_id)
+            and not dead_here
+            and _alive_on_this_host(current)
+        ):
             # Expired, but its process still runs here: a late renewal (its one-task job waits
             # for a free task slot), not a dead run. Taking over would run two writers at once.
             return self._busy_line(current, expired_but_alive=True), True
@@ -194,6 +202,7 @@ class Lease:
             command=self.command,
             host=socket.gethostname(),
             pid=os.getpid(),
+            pid_start=process_start(os.getpid()),
             since=now.isoformat(),
         )
         try:
@@ -203,12 +212,19 @@ class Lease:
             return str(lost), False
         if current.holder not in (None, self.run_id):
             self.took_over = current
-            log.warning(
-                "took over the lake's lease from %s, which stopped renewing it (it expired at "
-                "%s UTC)",
-                current.describe(),
-                f"{current.expires_at:%H:%M:%S}",
-            )
+            if dead_here:
+                log.warning(
+                    "took over the lake's lease at once from %s: that process is gone from this "
+                    "host; what it left unfinished is rolled back",
+                    current.describe(),
+                )
+            else:
+                log.warning(
+                    "took over the lake's lease from %s, which stopped renewing it (it expired "
+                    "at %s UTC)",
+                    current.describe(),
+                    f"{current.expires_at:%H:%M:%S}",
+                )
         return None, False
 
     def renew(self) -> None:
@@ -221,7 +237,9 @@ class Lease:
             self._renewer.join(timeout=self.seconds)
         if self.lost.is_set() or self.state is None:
             return
-        free = replace(self.state, holder=None, command=None, host=None, pid=None, since=None)
+        free = replace(
+            self.state, holder=None, command=None, host=None, pid=None, pid_start=None, since=None
+        )
         try:
             with self._lock:
                 self.state = self._step(free, RELEASED, LEASE_STAGE, self.run_id)
@@ -316,6 +334,30 @@ class Lease:
             lines.append(recovery_line(stage, changed))
             log.warning(lines[-1])
         return lines
+
+
+def process_start(pid: int) -> str | None:
+    """When the process started, as this boot's id and its start time in clock ticks (Linux
+    /proc); None where the system does not say (then only the pid is compared)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as boot:
+            boot_id = boot.read().strip()
+        with open(f"/proc/{pid}/stat") as stat:
+            ticks = stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+    return f"{boot_id}:{ticks}"
+
+
+def _gone_from_this_host(state: LakeState) -> bool:
+    """The holder ran on this host and its process is certainly gone: no process has its pid,
+    or the one that has it started at another time (the pid was reused). A holder of another
+    host, or of this very process, is never judged gone here."""
+    if state.host != socket.gethostname() or state.pid in (None, os.getpid()):
+        return False
+    if not _alive_on_this_host(state):
+        return True
+    return state.pid_start is not None and process_start(state.pid) not in (None, state.pid_start)
 
 
 def _alive_on_this_host(state: LakeState) -> bool:

@@ -1,0 +1,121 @@
+"""The run journal and table versions through delta-rs (the `deltalake` package), without a JVM.
+
+On a local lake (a path or a file: URI) the journal's steps (core/journal.py, core/lease.py) are
+committed and read here: each is a one-row blind append of a few milliseconds, where the same
+commit through Spark is a Spark job and a Delta commit of a second or more, and a renewal never
+waits for a task slot. `a100m snapshot` reads the lake's state here without starting Spark. The
+state is computed by the same functions as Spark's reader, from the same commits; delta-rs's
+commits are put-if-absent on a local file system, as Spark's are.
+
+For a lake on HDFS or an object store, local_root is None and the callers use Spark, whose file
+systems and credentials the settings configure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pipelines.core.errors import LakeStateError, MissingTableError
+from pipelines.core.lake import table_path
+
+
+def local_root(lake: str) -> Path | None:
+    """The lake's folder on this machine's file system, or None for a remote lake."""
+    if lake.startswith("file://"):
+        return Path(lake.removeprefix("file://"))
+    if lake.startswith("file:"):
+        return Path(lake.removeprefix("file:"))
+    if "://" in lake:
+        return None
+    return Path(table_path(lake, ""))
+
+
+def table_version(folder: Path) -> int | None:
+    """The table's latest version, or None where there is no Delta table."""
+    if not (folder / "_delta_log").is_dir():
+        return None
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        return DeltaTable(str(folder)).version()
+    except TableNotFoundError:
+        return None
+
+
+def history(folder: Path, limit: int) -> list[tuple[int, str | None]] | None:
+    """(version, userMetadata) of the table's newest commits, newest first; None for no table."""
+    if not (folder / "_delta_log").is_dir():
+        return None
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        commits = DeltaTable(str(folder)).history(limit)
+    except TableNotFoundError:
+        return None
+    return [(int(c["version"]), c.get("userMetadata")) for c in commits]
+
+
+def append_row(
+    folder: Path, row: dict[str, Any], schema: Any, user_metadata: str, configuration: dict
+) -> None:
+    """Commit one row (a blind append) with userMetadata; configuration applies when the
+    commit creates the table. schema: the table's pyarrow schema."""
+    import pyarrow as pa
+    from deltalake import CommitProperties, write_deltalake
+
+    write_deltalake(
+        str(folder),
+        pa.Table.from_pylist([row], schema=schema),
+        mode="append",
+        configuration=configuration,
+        commit_properties=CommitProperties(custom_metadata={"userMetadata": user_metadata}),
+    )
+
+
+def read_state(root: Path):
+    """The journal's newest valid step, as journal.read_state reads it through Spark."""
+    from pipelines.core.journal import JOURNAL_TABLE, STATE_WINDOW, state_from_commits
+
+    commits = history(root / JOURNAL_TABLE, STATE_WINDOW)
+    if commits is None:
+        return None
+    return state_from_commits(table_path(str(root), JOURNAL_TABLE), commits)
+
+
+def lake_tables(root: Path, lake: str) -> list[str]:
+    """The Delta tables under the lake root, by name (runs.lake_tables without Spark)."""
+    if root.exists() and not root.is_dir():
+        raise LakeStateError(f"lake {lake} is a file, not a folder: give the lake's folder")
+    if not root.is_dir():
+        raise MissingTableError(lake, ["videos"])
+    return sorted(
+        entry.name
+        for entry in os.scandir(root)
+        if entry.is_dir() and os.path.isdir(os.path.join(entry.path, "_delta_log"))
+    )
+
+
+def snapshot(lake: str) -> tuple[dict[str, int | None], dict[str, tuple[int, int]]] | None:
+    """(committed version of each table, commits made outside the pipeline) for a local lake,
+    as `a100m snapshot` prints them; None for a remote lake."""
+    from pipelines.core.journal import LakeState, commits_outside, versions_to_read
+
+    root = local_root(lake)
+    if root is None:
+        return None
+    tables = lake_tables(root, lake)
+    state = read_state(root) or LakeState()
+    latest: dict[str, int | None] = {}
+
+    def latest_version(table: str) -> int | None:
+        if table not in latest:
+            latest[table] = table_version(root / table)
+        return latest[table]
+
+    return versions_to_read(state, tables, latest_version), commits_outside(
+        state, tables, latest_version
+    )
