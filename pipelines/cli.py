@@ -53,6 +53,18 @@ def _common_options() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="extra Spark property (repeatable)",
     )
+    output = common.add_argument_group("output")
+    output.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show every library's INFO lines (Spark, Great Expectations, py4j) on the terminal too",
+    )
+    output.add_argument(
+        "--log-file",
+        metavar="FILE",
+        help="the run's full log (default: <report>/logs/<time>-<command>.log, named at the end)",
+    )
     return common
 
 
@@ -276,17 +288,41 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+# Commands that are one stage: one progress line, named after the command. `run` and `report`
+# show one line per stage (pipelines/pipeline.py); serve and sql print their own output.
+SINGLE_STAGE = (
+    "explode",
+    "validate",
+    "stats",
+    "recover",
+    "optimize",
+    "select",
+    "export",
+    "resample",
+)
+
+
 def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
+    from pipelines.core import progress
+    from pipelines.core.console import attach_log_file, default_log_file
     from pipelines.core.session import build_session
 
     settings = settings_from(args)
+    log_file = attach_log_file(args.log_file or default_log_file(settings.report, args.command))
+    args.log_path = log_file
     if args.command == "serve" and not settings.catalog_db:
         settings = settings.with_overrides(catalog_db="a100m")
     if settings.catalog_db:  # the metastore's properties must be set before Spark starts
         from pipelines.lakeops.catalog import catalog_conf
 
         settings = settings.with_overrides(spark_conf=catalog_conf(settings))
-    spark = build_session(settings)
+    spark = build_session(settings, jvm_output=log_file)
+    if args.verbose:
+        spark.sparkContext.setLogLevel("INFO")
+    progress.enable()
+    if args.command in SINGLE_STAGE:
+        with progress.stage_progress(spark, args.command):
+            return action(spark, settings, args)
     return action(spark, settings, args)
 
 
@@ -384,23 +420,41 @@ def cmd_recover(spark, settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_snapshot(spark, settings: Settings, args: argparse.Namespace) -> int:
-    import json
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """Read by delta-rs, without a JVM, for a local lake; through Spark for a remote one."""
+    from pipelines.core.deltars import snapshot
 
+    settings = settings_from(args)
+    found = snapshot(settings.lake)
+    if found is None:
+        return _with_spark(args, cmd_snapshot_with_spark)
+    _print_snapshot(settings.lake, *found)
+    return EXIT_OK
+
+
+def cmd_snapshot_with_spark(spark, settings: Settings, args: argparse.Namespace) -> int:
     from pipelines.core.journal import outside_commits
     from pipelines.core.runs import committed_snapshot, lake_tables
 
     tables = lake_tables(spark, settings.lake)
     snapshot = committed_snapshot(spark, settings.lake, tables)
+    _print_snapshot(settings.lake, snapshot, outside_commits(spark, settings.lake, tables))
+    return EXIT_OK
+
+
+def _print_snapshot(
+    lake: str, snapshot: dict[str, int | None], outside: dict[str, tuple[int, int]]
+) -> None:
+    import json
+
     print(json.dumps(snapshot, indent=2, sort_keys=True))
-    for table, (committed, latest) in sorted(outside_commits(spark, settings.lake, tables).items()):
+    for table, (committed, latest) in sorted(outside.items()):
         print(
             f"a100m snapshot: table {table} has versions {committed + 1}..{latest} made outside "
             f"the pipeline; a100m reads version {committed} until one of its stages writes "
             f"{table} (docs/operations.md)",
             file=sys.stderr,
         )
-    return EXIT_OK
 
 
 def cmd_select(spark, settings: Settings, args: argparse.Namespace) -> int:
@@ -516,7 +570,6 @@ COMMANDS: dict[str, Callable[..., int]] = {
     "report": cmd_report,
     "run": cmd_run,
     "recover": cmd_recover,
-    "snapshot": cmd_snapshot,
     "optimize": cmd_optimize,
     "sql": cmd_sql,
     "serve": cmd_serve,
@@ -527,6 +580,7 @@ COMMANDS: dict[str, Callable[..., int]] = {
 WITHOUT_SPARK: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": cmd_generate,
     "package": cmd_package,
+    "snapshot": cmd_snapshot,
 }
 
 
@@ -541,8 +595,9 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_USAGE
 
 
-def report_error(command: str, exc: BaseException) -> None:
-    """One clear line (or one per refused input) on stderr."""
+def report_error(command: str, exc: BaseException, log_path=None) -> None:
+    """One clear line (or one per refused input) on stderr; an unexpected failure's line names
+    the log file that holds its trace."""
     if isinstance(exc, InputError):
         print(f"a100m {command}: input refused, nothing was written:", file=sys.stderr)
         for problem in exc.problems:
@@ -552,31 +607,45 @@ def report_error(command: str, exc: BaseException) -> None:
     elif (problem := lake_state_problem(exc)) is not None:
         print(f"a100m {command}: {problem}", file=sys.stderr)
     else:  # Spark, Delta or file-system failure: the run's tables were rolled back
-        log.exception("a100m %s failed", command)
+        log.info("a100m %s failed", command, exc_info=True)  # the trace: log file only
         print(
             f"a100m {command}: failed; the failed stage's writes were rolled back, stages "
-            f"that had committed stay (see the run journal, _runs): {exc}",
+            f"that had committed stay (see the run journal, _runs): {_first_line(exc)}"
+            + (f"; full log: {log_path}" if log_path else ""),
             file=sys.stderr,
         )
 
 
+def _first_line(exc: BaseException) -> str:
+    """A Spark error's first line (its error class and message), without the JVM stack trace
+    py4j appends."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("py4j").setLevel(logging.WARNING)  # its INFO lines bury ours at shutdown
+    from pipelines.core.console import close_log_file, configure_console
+
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
+    configure_console(verbose=getattr(args, "verbose", False))
     try:
         if args.command in WITHOUT_SPARK:
             return WITHOUT_SPARK[args.command](args)
-        return _with_spark(args, COMMANDS[args.command])
+        code = _with_spark(args, COMMANDS[args.command])
     except Exception as exc:
-        report_error(args.command, exc)
+        report_error(args.command, exc, getattr(args, "log_path", None))
         return exit_code_for(exc)
+    finally:
+        from pipelines.core import progress
+
+        progress.disable()
+        close_log_file()
+    print(f"full log: {args.log_path}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

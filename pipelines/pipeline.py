@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import SparkSession
 
 from pipelines.core.lake import check_writable_folder
+from pipelines.core.progress import stage_progress
 from pipelines.core.results import ValidationResult
 from pipelines.core.runs import lake_run, new_run_id
 from pipelines.core.settings import Settings
@@ -62,7 +63,8 @@ def _run_pipeline(
 
     def timed(stage: str, action):
         started = time.monotonic()
-        result = action()
+        with stage_progress(spark, stage):
+            result = action()
         timings.append((stage, time.monotonic() - started))
         return result
 
@@ -105,24 +107,27 @@ def run_report(
     with lake_run(spark, lake, run_id, "report", wait_seconds):
         check_writable_folder(out)
         folder = new_report_folder(out, run_id)
-        validation = validate(
-            spark,
-            lake,
-            str(folder / "validation"),
-            run_id,
-            quarantine=False,
-            data_docs=settings.data_docs,
-        )
-        stats = compute_stats(spark, lake, str(folder / "stats"), run_id)
-        return write_report(
-            spark,
-            lake,
-            folder,
-            run_id,
-            validation,
-            stats.figures,
-            anomaly_rules=settings.anomalies,
-            alert_webhook=settings.alert_webhook,
-            data_docs=settings.data_docs,
-            history_runs=settings.report_history_runs,
-        )
+        with stage_progress(spark, "validate"):
+            validation = validate(
+                spark,
+                lake,
+                str(folder / "validation"),
+                run_id,
+                quarantine=False,
+                data_docs=settings.data_docs,
+            )
+        with stage_progress(spark, "stats"):
+            stats = compute_stats(spark, lake, str(folder / "stats"), run_id)
+        with stage_progress(spark, "report"):
+            return write_report(
+                spark,
+                lake,
+                folder,
+                run_id,
+                validation,
+                stats.figures,
+                anomaly_rules=settings.anomalies,
+                alert_webhook=settings.alert_webhook,
+                data_docs=settings.data_docs,
+                history_runs=settings.report_history_runs,
+            )
