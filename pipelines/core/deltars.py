@@ -59,6 +59,15 @@ def history(folder: Path, limit: int) -> list[tuple[int, str | None]] | None:
     return [(int(c["version"]), c.get("userMetadata")) for c in commits]
 
 
+def last_commit(folder: Path) -> tuple[int, dict[str, Any]]:
+    """(version, operation metrics) of the table's newest commit."""
+    from deltalake import DeltaTable
+
+    table = DeltaTable(str(folder))
+    [commit] = table.history(1)
+    return int(commit["version"]), dict(commit.get("operationMetrics") or {})
+
+
 def append_row(
     folder: Path, row: dict[str, Any], schema: Any, user_metadata: str, configuration: dict
 ) -> None:

@@ -1,8 +1,8 @@
 """The Delta lake: where each table lives, how it is read, and the writes of one stage.
 
-A LakeWrite makes a stage's table commits (each idempotent: Delta's txnAppId / txnVersion from
-the run id, so a retried commit is a no-op instead of a second append) and can undo them. The
-journal and the lease around it (core/journal.py, core/lease.py, core/runs.py) make a stage land
+A LakeWrite makes a stage's table commits and can undo them. No commit is ever retried (a run
+id writes each table of a stage once), so commits carry no txnAppId: Delta would look the id up
+in the table's whole state first, 2-3 s a commit on 2 cores. The journal and the lease around it (core/journal.py, core/lease.py, core/runs.py) make a stage land
 whole even when the process is killed between two commits.
 """
 
@@ -62,10 +62,34 @@ def check_writable_folder(folder: str) -> None:
 
 
 def table_version(spark: SparkSession, path: str) -> int | None:
-    """The current version of the Delta table at path, or None when there is none."""
+    """The current version of the Delta table at path, or None when there is none: read from
+    the log by delta-rs on a local lake (milliseconds, no Spark job), else by Spark."""
+    if (commit := _last_commit_without_spark(path)) is not None:
+        return None if commit == _NO_TABLE else commit[0]
     if not DeltaTable.isDeltaTable(spark, path):
         return None
     return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
+
+
+_NO_TABLE = (-1, {})
+
+
+def _last_commit_without_spark(path: str) -> tuple[int, dict] | None:
+    """(version, operation metrics) of a local table's last commit by delta-rs; (-1, {}) where
+    there is no table; None where delta-rs cannot say (a remote path, a feature it does not
+    read): then Spark is asked."""
+    from pipelines.core import deltars
+
+    root = deltars.local_root(path)
+    if root is None:
+        return None
+    if not (root / "_delta_log").is_dir():
+        return _NO_TABLE
+    try:
+        return deltars.last_commit(root)
+    except Exception as exc:  # Spark reads every table it wrote; delta-rs nearly every one
+        log.info("delta-rs could not read %s, asking Spark: %s", path, exc)
+        return None
 
 
 def read_table(spark: SparkSession, lake: str, table: str, version: int | None = None) -> DataFrame:
@@ -124,7 +148,6 @@ class LakeWrite:
     stage: str = "write"
     before: dict[str, int | None] = field(default_factory=dict)
     written: dict[str, int] = field(default_factory=dict)
-    _commits: int = 0
 
     def append(self, table: str, df: DataFrame, schema: T.StructType) -> tuple[int, int]:
         """Append df to the table (created on first use); return (version, rows added)."""
@@ -152,28 +175,29 @@ class LakeWrite:
         if previous is None:
             ensure_table(self.spark, path, schema)
             previous = table_version(self.spark, path)
-        self._commits += 1
         writer = df.write.format("delta").mode(mode)
         if replace_where is not None:
             writer = writer.option("replaceWhere", replace_where)
         try:
-            (
-                writer.option("userMetadata", self.run_id)
-                .option("txnAppId", f"a100m-{self.run_id}-{self.stage}")
-                .option("txnVersion", self._commits)
-                .save(path)
-            )
+            writer.option("userMetadata", self.run_id).save(path)
         except Exception as exc:
             if (problem := contract_mismatch(self.spark, path, table, schema)) is not None:
                 raise LakeStateError(problem) from exc
             raise
-        last = DeltaTable.forPath(self.spark, path).history(1).first()
+        version, metrics = self._last_commit(path)
         log.info("%s %s: %.1f s", mode, table, time.monotonic() - started)
         failpoint(f"after_commit_{self.stage}_{table}")
-        if last["version"] == previous:  # Delta makes no commit for an empty append
+        if version == previous:  # Delta makes no commit for an empty append
             return previous, 0
-        self.written[table] = int(last["version"])
-        return int(last["version"]), int((last["operationMetrics"] or {}).get("numOutputRows", 0))
+        self.written[table] = version
+        return version, int(metrics.get("numOutputRows", 0))
+
+    def _last_commit(self, path: str) -> tuple[int, dict]:
+        """(version, operation metrics) of the table's newest commit."""
+        if (commit := _last_commit_without_spark(path)) not in (None, _NO_TABLE):
+            return commit
+        last = DeltaTable.forPath(self.spark, path).history(1).first()
+        return int(last["version"]), dict(last["operationMetrics"] or {})
 
     def delete_videos(self, table: str, video_uids: DataFrame) -> tuple[int, int]:
         """Delete every row of the given videos from the table; return (version, rows deleted)."""
@@ -189,14 +213,12 @@ class LakeWrite:
             .whenMatchedDelete()
             .execute()
         )
-        last = target.history(1).first()
+        version, metrics = self._last_commit(path)
         failpoint(f"after_commit_{self.stage}_{table}")
-        if last["version"] == previous:
+        if version == previous:
             return previous, 0
-        self.written[table] = int(last["version"])
-        return int(last["version"]), int(
-            (last["operationMetrics"] or {}).get("numTargetRowsDeleted", 0)
-        )
+        self.written[table] = version
+        return version, int(metrics.get("numTargetRowsDeleted", 0))
 
     def roll_back(self) -> None:
         """Undo this run's own commits: RESTORE each touched table, or remove a table this run
