@@ -53,11 +53,23 @@ def build_suite(suite_file: SuiteFile) -> ExpectationSuite:
     )
 
 
-def _gx_context(report: str):
-    Path(report).mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=report)
+_contexts: dict[str | None, Any] = {}
+
+
+def _gx_context(report: str, data_docs: bool):
+    """One Great Expectations context per process: ephemeral (in memory, nothing written)
+    unless Data Docs are asked for, which need a file context in the report folder."""
+    key = str(Path(report).resolve()) if data_docs else None
+    if key in _contexts:
+        return _contexts[key]
+    if data_docs:
+        Path(report).mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=report)
+    else:
+        context = gx.get_context(mode="ephemeral")
     # A progress bar per metric batch floods nightly logs; the summary says what was checked.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    _contexts[key] = context
     return context
 
 
@@ -70,7 +82,7 @@ def run_suites(
 ) -> tuple[list[CheckOutcome], str | None, str]:
     """Run each suite through a checkpoint (that updates Data Docs when data_docs); write GX's
     JSON results."""
-    context = _gx_context(report)
+    context = _gx_context(report, data_docs)
     # persist=False: GX would cache each whole table (every node text) before counting; the
     # check frames it reads most are cached by validate(), narrow, and the tables' own checks
     # need a few columns each, which Parquet reads alone.
