@@ -434,9 +434,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--driver-memory", help="spark.driver.memory for the measured session (default: conf)"
     )
+    parser.add_argument(
+        "--fixed",
+        action="store_true",
+        help="the fixed-cost arm instead: each command from process start to exit, with its "
+        "parts (benchmarks/fixed.py)",
+    )
+    parser.add_argument(
+        "--lake-videos", type=int, default=2000, help="--fixed: videos in the lake (default 2000)"
+    )
+    parser.add_argument(
+        "--night-videos", type=int, default=200, help="--fixed: videos of the night (default 200)"
+    )
+    parser.add_argument(
+        "--baseline", metavar="REV", help="--fixed: also run every case on this earlier commit"
+    )
     args = parser.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
+    if args.fixed:
+        from benchmarks.fixed import print_fixed, run_fixed
+
+        result = run_fixed(work, args.lake_videos, args.night_videos, args.baseline, args.seed)
+        print_fixed(result)
+        out = work / f"fixed-{args.lake_videos}-{args.night_videos}.json"
+        out.write_text(json.dumps(result, indent=2))
+        print(f"wrote {out}")
+        return 0
     sizes = [int(v) for v in args.videos.split(",")]
     if len(sizes) > 1:
         return _several(sizes, args, work)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from pipelines.core.errors import (
@@ -316,7 +317,10 @@ def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
         from pipelines.lakeops.catalog import catalog_conf
 
         settings = settings.with_overrides(spark_conf=catalog_conf(settings))
-    spark = build_session(settings, jvm_output=log_file)
+    from pipelines.core.timings import phase
+
+    with phase("session"):
+        spark = build_session(settings, jvm_output=log_file)
     if args.verbose:
         spark.sparkContext.setLogLevel("INFO")
     progress.enable()
@@ -624,6 +628,24 @@ def _first_line(exc: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pipelines.core import timings
+
+    before_main = timings.process_age()
+    main_started = time.monotonic()
+    try:
+        return _main(argv)
+    finally:
+        lease = sys.modules.get("pipelines.core.lease")  # not imported: no journal, no lease
+        timings.dump_if_asked(
+            {
+                "before_main": before_main,
+                "main": round(time.monotonic() - main_started, 3),
+                "journal_and_lease": round(lease.PROTOCOL_CLOCK.seconds, 3) if lease else 0.0,
+            }
+        )
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from pipelines.core.console import close_log_file, configure_console
 
     parser = build_parser()

@@ -307,10 +307,18 @@ def test_two_explodes_at_once_on_a_new_lake_one_writes_the_other_names_the_holde
     first = a100m("explode", "--input", *corpus, "--lake", lake)
     second = a100m("explode", "--input", *corpus, "--lake", lake)
     results = sorted([finish(first), finish(second)], key=lambda r: r[0])
-    (ok, _, _), (busy, _, err) = results
+    (ok, ok_out, ok_err), (busy, _, err) = results
     assert (ok, busy) == (0, 1), err[-2000:]
     line = a100m_line(err)
     assert "is busy" in line and "explode" in line and "pid" in line and "host" in line
+    # Quiet: the terminal has the summary, one progress line and the log's name; Spark's, Ivy's
+    # and the JVM's lines are all in that log file.
+    assert ok_out.startswith("explode run ") and "nodes" in ok_out, ok_out
+    *progress, named = ok_err.strip().splitlines()
+    assert [p.split(":")[0] for p in progress] == ["explode"], ok_err
+    assert named.startswith("full log: "), ok_err
+    log_text = (ROOT / named.removeprefix("full log: ")).read_text()
+    assert "log4j" in log_text and "pipelines.core.lake" in log_text
     assert fingerprint(spark, lake, EXPLODE_TABLES) == clean["explode"]
 
 

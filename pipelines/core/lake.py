@@ -21,6 +21,7 @@ from pyspark.sql import types as T
 
 from pipelines.core.errors import LakeStateError, UsageError, lake_state_problem
 from pipelines.core.failpoints import failpoint
+from pipelines.core.timings import phase
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,17 @@ class LakeWrite:
         schema: T.StructType,
         mode: str,
         replace_where: str | None = None,
+    ) -> tuple[int, int]:
+        with phase("table_writes"):
+            return self._timed_write(table, df, schema, mode, replace_where)
+
+    def _timed_write(
+        self,
+        table: str,
+        df: DataFrame,
+        schema: T.StructType,
+        mode: str,
+        replace_where: str | None,
     ) -> tuple[int, int]:
         started = time.monotonic()
         path = table_path(self.lake, table)

@@ -29,6 +29,7 @@ from pyspark.sql import DataFrame  # noqa: E402
 from pipelines.core.errors import UsageError  # noqa: E402
 from pipelines.core.lake import write_text_atomic  # noqa: E402
 from pipelines.core.results import CheckOutcome  # noqa: E402
+from pipelines.core.timings import phase  # noqa: E402
 from pipelines.quality.suites import GX_FAIL, SuiteFile  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,8 @@ def run_suites(
 ) -> tuple[list[CheckOutcome], str | None, str]:
     """Run each suite through a checkpoint (that updates Data Docs when data_docs); write GX's
     JSON results."""
-    context = _gx_context(report, data_docs)
+    with phase("gx_context"):
+        context = _gx_context(report, data_docs)
     # persist=False: GX would cache each whole table (every node text) before counting; the
     # check frames it reads most are cached by validate(), narrow, and the tables' own checks
     # need a few columns each, which Parquet reads alone.
