@@ -309,7 +309,9 @@ def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
     from pipelines.core.session import build_session
 
     settings = settings_from(args)
-    log_file = attach_log_file(args.log_file or default_log_file(settings.report, args.command))
+    # the nightly report's log sits beside the dated reports it writes (--out)
+    logs_under = (args.out if args.command == "report" else None) or settings.report
+    log_file = attach_log_file(args.log_file or default_log_file(logs_under, args.command))
     args.log_path = log_file
     if args.command == "serve" and not settings.catalog_db:
         settings = settings.with_overrides(catalog_db="a100m")

@@ -249,8 +249,10 @@ def test_the_nightly_dag_runs_two_nights_on_a_standalone_cluster(airflow_bin, tm
     assert sum(row["videos_written"] for row in log) == 2 * VIDEOS_PER_NIGHT
 
     # the reports folder holds both nights' reports, the second compared with the first
-    folders = sorted(p for p in reports.iterdir() if p.is_dir())
+    # ...beside logs/, which holds each report command's full log (pipelines/core/console.py)
+    folders = sorted(p for p in reports.iterdir() if p.is_dir() and p.name != "logs")
     assert len(folders) == 2, folders
+    assert len(list((reports / "logs").glob("*-report.log"))) == 2
     first, second = (json.loads((f / REPORT_JSON).read_text()) for f in folders)
     assert first["row_counts"]["videos"] == VIDEOS_PER_NIGHT
     assert second["row_counts"]["videos"] == 2 * VIDEOS_PER_NIGHT

@@ -68,6 +68,19 @@ def last_commit(folder: Path) -> tuple[int, dict[str, Any]]:
     return int(commit["version"]), dict(commit.get("operationMetrics") or {})
 
 
+def append_rows(folder: Path, rows: list[dict[str, Any]], schema: Any, user_metadata: str) -> None:
+    """Commit rows to an existing table (a blind append) with userMetadata."""
+    import pyarrow as pa
+    from deltalake import CommitProperties, write_deltalake
+
+    write_deltalake(
+        str(folder),
+        pa.Table.from_pylist(rows, schema=schema),
+        mode="append",
+        commit_properties=CommitProperties(custom_metadata={"userMetadata": user_metadata}),
+    )
+
+
 def append_row(
     folder: Path, row: dict[str, Any], schema: Any, user_metadata: str, configuration: dict
 ) -> None:

@@ -75,6 +75,29 @@ def table_version(spark: SparkSession, path: str) -> int | None:
 _NO_TABLE = (-1, {})
 
 
+def _delta_rs_root(path: str) -> Path | None:
+    """The table's local folder when delta-rs may write it (a local path), else None."""
+    from pipelines.core import deltars
+
+    return deltars.local_root(path)
+
+
+def _python_rows(rows: list[tuple], schema: T.StructType) -> list[dict]:
+    """Rows as createDataFrame takes them, as dicts for pyarrow. A naive datetime is local
+    time, as Spark reads it; pyarrow would read it as UTC, so it is made aware first."""
+    names = schema.names
+    stamps = {f.name for f in schema.fields if isinstance(f.dataType, T.TimestampType)}
+    out = []
+    for row in rows:
+        values = dict(zip(names, row, strict=True))
+        for name in stamps:
+            value = values[name]
+            if value is not None and value.tzinfo is None:
+                values[name] = value.astimezone()
+        out.append(values)
+    return out
+
+
 def _last_commit_without_spark(path: str) -> tuple[int, dict] | None:
     """(version, operation metrics) of a local table's last commit by delta-rs; (-1, {}) where
     there is no table; None where delta-rs cannot say (a remote path, a feature it does not
@@ -153,6 +176,31 @@ class LakeWrite:
     def append(self, table: str, df: DataFrame, schema: T.StructType) -> tuple[int, int]:
         """Append df to the table (created on first use); return (version, rows added)."""
         return self._write(table, df, schema, "append")
+
+    def append_rows(self, table: str, rows: list[tuple], schema: T.StructType) -> tuple[int, int]:
+        """Append a few rows built in Python (statistics, check results, the ingest log): on a
+        local lake committed by delta-rs, with no Spark job (a commit of milliseconds where
+        Spark's is seconds); elsewhere as a DataFrame through Spark. Same table, same commit
+        metadata, either way; returns (version, rows added)."""
+        path = table_path(self.lake, table)
+        root = _delta_rs_root(path)
+        if root is None or not rows:
+            return self.append(table, self.spark.createDataFrame(rows, schema), schema)
+        with phase("table_writes"):
+            started = time.monotonic()
+            previous = table_version(self.spark, path)
+            self.before.setdefault(table, previous)
+            if previous is None:
+                ensure_table(self.spark, path, schema)
+            from pipelines.core import deltars
+            from pipelines.core.contracts import arrow_schema
+
+            deltars.append_rows(root, _python_rows(rows, schema), arrow_schema(schema), self.run_id)
+            version, _ = self._last_commit(path)
+            log.info("append %s: %.1f s (delta-rs)", table, time.monotonic() - started)
+            failpoint(f"after_commit_{self.stage}_{table}")
+            self.written[table] = version
+            return version, len(rows)
 
     def overwrite(
         self, table: str, df: DataFrame, schema: T.StructType, replace_where: str | None = None

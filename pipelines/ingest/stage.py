@@ -194,7 +194,7 @@ def _explode(
         rejected_per_file = _count_per_file(rejected) if rejected_count else {}
         if rejected_count:
             result.quarantined_by_reason = count_reasons(rejected)
-        log_rows = _ingest_log_rows(spark, todo, read_per_file, rejected_per_file, run_id, now)
+        log_rows = _ingest_log_rows(todo, read_per_file, rejected_per_file, run_id, now)
         with journaled_write(spark, lake, run_id, "explode", EXPLODE_TABLES) as write:
             if rejected_count:
                 quarantine = _quarantine_records(raw, rejected, run_id, ingested_at)
@@ -207,7 +207,9 @@ def _explode(
                 write, result, "videos", to_videos(accepted, run_id, ingested_at), VIDEOS_SCHEMA
             )
             result.rows_read = result.rows_written["videos"] + rejected_count
-            _append(write, result, "ingest_log", log_rows, INGEST_LOG_SCHEMA)
+            result.versions["ingest_log"], result.rows_written["ingest_log"] = write.append_rows(
+                "ingest_log", log_rows, INGEST_LOG_SCHEMA
+            )
     except Exception as exc:
         # The tables are back as they were; say which file was unreadable when that was it.
         unreadable = unreadable_file_error(exc)
@@ -239,13 +241,12 @@ def _count_per_file(records: DataFrame) -> dict[str, int]:
 
 
 def _ingest_log_rows(
-    spark: SparkSession,
     sources: list[SourceFile],
     read_per_file: dict[str, int],
     rejected_per_file: dict[str, int],
     run_id: str,
     ingested_at: datetime,
-) -> DataFrame:
+) -> list[tuple]:
     """One ingest_log row per file read, from counts taken before the write."""
     rows = []
     for s in sources:
@@ -262,4 +263,4 @@ def _ingest_log_rows(
                 rejected,
             )
         )
-    return spark.createDataFrame(rows, INGEST_LOG_SCHEMA)
+    return rows

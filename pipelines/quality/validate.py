@@ -125,9 +125,7 @@ def _quarantine_rows(
     )
 
 
-def _dq_rows(
-    spark: SparkSession, result: ValidationResult, scope: Scope, now: datetime
-) -> DataFrame:
+def _dq_rows(result: ValidationResult, scope: Scope, now: datetime) -> list[tuple]:
     """The run's own rows (what it checked) and the lake's rows (merged figures)."""
 
     def row(o: CheckOutcome, row_scope: str, runs: list[str] | None) -> tuple:
@@ -159,7 +157,7 @@ def _dq_rows(
 
     rows = [row(o, RUN_SCOPE, list(scope.ingest_runs)) for o in result.outcomes]
     rows += [row(o, LAKE_SCOPE, None) for o in result.lake_outcomes]
-    return spark.createDataFrame(rows, DQ_RESULTS_SCHEMA)
+    return rows
 
 
 def validate(
@@ -229,10 +227,8 @@ def _validate(
             result.lake_outcomes = merge_outcomes(
                 history + _as_kept(result.outcomes), suite_mostly(suites)
             )
-            write.append(
-                "dq_results",
-                _dq_rows(spark, result, scope, datetime.now(UTC)),
-                DQ_RESULTS_SCHEMA,
+            write.append_rows(
+                "dq_results", _dq_rows(result, scope, datetime.now(UTC)), DQ_RESULTS_SCHEMA
             )
     finally:
         for frame in cached:

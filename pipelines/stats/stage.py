@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 
 from pipelines.core.contracts import (
     ACTIONS_SCHEMA,
@@ -241,10 +241,7 @@ def _compute_stats(
             html = render_report(document)
             phase("report")
             provenance = (run_id, computed_at, videos_version, nodes_version)
-            history = [
-                (table, spark.createDataFrame(table_rows(table, figures, provenance), schema))
-                for table, schema in STATS_SCHEMAS.items()
-            ]
+            history = [(table, table_rows(table, figures, provenance)) for table in STATS_SCHEMAS]
             written = _publish(write, history)
             phase("lake write")
             written = {**written, **replaced}
@@ -276,7 +273,7 @@ def _compute_stats(
     return result
 
 
-def _publish(write: LakeWrite, writes: list[tuple[str, DataFrame]]) -> dict:
+def _publish(write: LakeWrite, writes: list[tuple[str, list[tuple]]]) -> dict:
     """Run the writes side by side (small tables: the cost is Delta's commit latency, not work).
 
     Returns table -> (version, rows written). Every write is waited for before an error is
@@ -286,8 +283,8 @@ def _publish(write: LakeWrite, writes: list[tuple[str, DataFrame]]) -> dict:
 
     with ThreadPoolExecutor(max_workers=PARALLEL_WRITES) as pool:
         futures = {
-            table: pool.submit(write.append, table, df, STATS_SCHEMAS[table])
-            for table, df in writes
+            table: pool.submit(write.append_rows, table, rows, STATS_SCHEMAS[table])
+            for table, rows in writes
         }
         wait(futures.values())
     for future in futures.values():
