@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
+from pipelines.core import deltars
 from pipelines.core.lake import read_table, table_path, table_version
 from pipelines.ingest.flatten import DUPLICATE_VIDEO, VIDEO_ALREADY_INGESTED
 from pipelines.ingest.stage import EXPLODE_TABLES, explode
@@ -42,6 +46,23 @@ def test_second_run_over_the_same_input_changes_nothing(spark, tmp_path, lake):
     assert (again.files_skipped, again.files_read, again.rows_written) == (1, 0, {})
     assert _versions(spark, lake) == versions
     assert _snapshot(spark, lake) == before
+
+
+def test_delta_rs_reads_the_ingest_log_and_versions_as_spark_does(spark, tmp_path, lake):
+    write_raw(tmp_path / "in" / "shard-0.parquet", [small_tree_video("vid00000001")])
+    write_raw(tmp_path / "in" / "shard-1.parquet", [small_tree_video("vid00000002")])
+    explode(spark, [str(tmp_path / "in")], lake)
+    by_spark = {
+        (r.source_file, r.size_bytes, r.modified_ms)
+        for r in read_table(spark, lake, "ingest_log")
+        .select("source_file", "size_bytes", F.unix_millis("modified_at").alias("modified_ms"))
+        .collect()
+    }
+    assert len(by_spark) == 2
+    assert deltars.logged_files(Path(table_path(lake, "ingest_log"))) == by_spark
+    for table in ("nodes", "transcripts", "videos", "ingest_log"):  # delta-rs answers locally
+        path = table_path(lake, table)
+        assert table_version(spark, path) == DeltaTable.forPath(spark, path).history(1).first()[0]
 
 
 def test_a_new_shard_adds_only_its_rows(spark, tmp_path, lake):

@@ -60,6 +60,24 @@ def test_session_conf_enables_delta_from_maven_or_local_jars():
     assert conf["spark.jars"] == "/opt/jars/delta.jar" and "spark.jars.packages" not in conf
 
 
+def test_the_delta_jars_resolved_once_are_listed_and_reused(spark, tmp_path, monkeypatch):
+    from pipelines.core.session import cached_jars, jar_cache_file, remember_jars
+
+    # the session of this test run resolved the coordinates (or loaded an earlier list): the
+    # list names existing JAR files, Delta's among them, and the next start uses it
+    jars = cached_jars(delta_coordinates())
+    assert jars is not None and "delta-spark" in jars
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cached_jars(delta_coordinates()) is None  # nothing cached here yet
+    remember_jars(delta_coordinates(), spark)
+    assert cached_jars(delta_coordinates()) == spark.sparkContext.getConf().get("spark.jars")
+    # a list naming a file that is gone is not used: Ivy resolves again
+    listing = jar_cache_file(delta_coordinates())
+    listing.write_text(listing.read_text() + "file:///nonexistent/gone.jar\n")
+    assert cached_jars(delta_coordinates()) is None
+    assert cached_jars("io.delta:other:1.0") is None  # another coordinate's list: none
+
+
 def test_the_session_has_delta(spark):
     assert spark.conf.get("spark.sql.extensions") == "io.delta.sql.DeltaSparkSessionExtension"
     assert spark.conf.get("spark.sql.catalog.spark_catalog").endswith("DeltaCatalog")

@@ -68,6 +68,24 @@ def last_commit(folder: Path) -> tuple[int, dict[str, Any]]:
     return int(commit["version"]), dict(commit.get("operationMetrics") or {})
 
 
+def logged_files(folder: Path) -> set[tuple[str, int, int]]:
+    """(source_file, size_bytes, modified_at in ms since the epoch) of every row of the ingest
+    log, as ingest.stage.logged_files reads them through Spark (unix_millis truncates)."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    table = DeltaTable(str(folder)).to_pyarrow_table(
+        columns=["source_file", "size_bytes", "modified_at"]
+    )
+    stamps = table["modified_at"].cast(pa.timestamp("us", "UTC")).cast(pa.int64()).to_pylist()
+    millis = [None if us is None else us // 1000 for us in stamps]
+    return set(
+        zip(
+            table["source_file"].to_pylist(), table["size_bytes"].to_pylist(), millis, strict=True
+        )
+    )
+
+
 def append_rows(folder: Path, rows: list[dict[str, Any]], schema: Any, user_metadata: str) -> None:
     """Commit rows to an existing table (a blind append) with userMetadata."""
     import pyarrow as pa

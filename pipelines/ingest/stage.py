@@ -79,9 +79,17 @@ class ExplodeResult:
 
 
 def logged_files(spark: SparkSession, lake: str) -> set[tuple[str, int, int]]:
-    """(URI, size, modification time in ms) of every file in the ingest log."""
+    """(URI, size, modification time in ms) of every file in the ingest log: read by delta-rs
+    on a local lake (an explode with nothing new then runs no Spark job before it knows it)."""
     if table_version(spark, table_path(lake, "ingest_log")) is None:
         return set()
+    from pipelines.core import deltars
+
+    if (root := deltars.local_root(table_path(lake, "ingest_log"))) is not None:
+        try:
+            return deltars.logged_files(root)
+        except Exception as exc:  # a table feature delta-rs does not read: Spark does
+            log.info("delta-rs could not read %s, asking Spark: %s", root, exc)
     return {
         (row.source_file, row.size_bytes, row.modified_ms)
         for row in read_table(spark, lake, "ingest_log")
