@@ -35,6 +35,7 @@ def require_real_sample(*paths: Path) -> None:
 def spark():
     from pipelines.core.session import build_session
     from pipelines.core.settings import load_settings
+    from tests.processes import TEST_JVM_OPTIONS
 
     settings = load_settings("local").with_overrides(
         master="local[2]",
@@ -44,6 +45,7 @@ def spark():
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
             "spark.driver.memory": "3g",
+            "spark.driver.extraJavaOptions": TEST_JVM_OPTIONS,
         },
     )
     session = build_session(settings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -162,11 +163,28 @@ def clean(spark, corpus, tmp_path_factory):
     lake = str(root / "lake")
     explode(spark, corpus, lake)
     after_explode = fingerprint(spark, lake, EXPLODE_TABLES)
+    shutil.copytree(lake, root / "exploded")
     validate(spark, lake, str(root / "report"), "clean-validate")
     after_validate = fingerprint(spark, lake, VALIDATE_TABLES)
+    shutil.copytree(lake, root / "validated")
     compute_stats(spark, lake, str(root / "stats"), "clean-stats")
     after_stats = fingerprint(spark, lake, STATS_CHECKED)
-    return {"explode": after_explode, "validate": after_validate, "stats": after_stats}
+    return {
+        "explode": after_explode,
+        "validate": after_validate,
+        "stats": after_stats,
+        # copies of the lake after each stage, for tests that start from there: a Delta table's
+        # log names its files relative to the table, so a copied lake is that lake
+        "exploded": root / "exploded",
+        "validated": root / "validated",
+    }
+
+
+def lake_after(clean, stage: str, tmp_path: Path) -> str:
+    """A fresh copy of the clean lake as it was after stage ("exploded" or "validated")."""
+    target = tmp_path / "lake"
+    shutil.copytree(clean[stage], target)
+    return str(target)
 
 
 def test_the_clean_run_quarantines_the_damaged_videos(clean):
@@ -228,8 +246,7 @@ VALIDATE_FAILPOINTS = [
 def test_validate_killed_at_each_commit_then_recover_and_rerun_equals_one_clean_run(
     spark, corpus, clean, tmp_path, point
 ):
-    lake = str(tmp_path / "lake")
-    explode(spark, corpus, lake)
+    lake = lake_after(clean, "exploded", tmp_path)
     args = ("validate", "--lake", lake, "--report", str(tmp_path / "report"))
     code, _, err = finish(a100m(*args, failpoint=point))
     assert code == KILLED_EXIT_CODE, err[-2000:]
@@ -257,9 +274,7 @@ def test_validate_killed_at_each_commit_then_recover_and_rerun_equals_one_clean_
     ],
 )
 def test_stats_killed_then_rerun_equals_one_clean_run(spark, corpus, clean, tmp_path, point):
-    lake = str(tmp_path / "lake")
-    explode(spark, corpus, lake)
-    validate(spark, lake, str(tmp_path / "report"), "before-stats")
+    lake = lake_after(clean, "validated", tmp_path)
     args = ("stats", "--lake", lake, "--out", str(tmp_path / "stats"))
     code, _, err = finish(a100m(*args, failpoint=point))
     assert code == KILLED_EXIT_CODE, err[-2000:]
@@ -338,8 +353,7 @@ def test_two_explodes_with_wait_on_overlapping_inputs_each_does_only_what_is_lef
 def test_two_validates_at_once_quarantine_once_and_the_second_finds_nothing_new(
     spark, corpus, clean, tmp_path
 ):
-    lake = str(tmp_path / "lake")
-    explode(spark, corpus, lake)
+    lake = lake_after(clean, "exploded", tmp_path)
     # The second waits for the whole of the first, so the wait is far longer than a validate on a
     # loaded 2-core machine (a wait that ran out would exit 1 too).
     args = ("validate", "--lake", lake, "--report", str(tmp_path / "report"), "--wait", "1500")
