@@ -451,3 +451,21 @@ def render_html(tree: VideoTree) -> str:
         f'<script type="application/json" id="tree-data">{_json_for_script(data)}</script>'
         f"<script>{SCRIPT}</script></body></html>\n"
     )
+
+
+def examples_html(examples: list[dict[str, Any]]) -> list[str]:
+    """The statistics page's section linking to its example videos' tree pages, if any."""
+    if not examples:
+        return []
+    items = "".join(
+        f'<li><a class="example" href="{text(e["page"])}">{text(e["video_uid"])}</a>: '
+        f"{e['nodes']:,} nodes, {text(e['why'])}</li>"
+        for e in examples
+    )
+    return [
+        "<h2>Example trees</h2>",
+        f'<ul id="examples">{items}</ul>',
+        '<p class="note">Each page draws one video\'s Tree-of-Captions; any other video: '
+        "<code>a100m show VIDEO_UID</code> (or <code>--random</code>, "
+        '<code>--where "SQL"</code>), which also marks the checks its rows fail.</p>',
+    ]
