@@ -124,6 +124,7 @@ def quarantined_trees(
             f"From lake {lake}: quarantine v{version}, run {row['run_id']} (this video is not "
             f"in the tables: it was quarantined for {', '.join(row['reason_codes'])}).",
         )
+        tree.quarantined = True
         mark_quarantine_offences(tree, row["reason_codes"], row["reason_detail"])
         trees[uid] = tree
     return trees

@@ -70,6 +70,7 @@ class VideoTree:
     title: str | None = None
     duration: float | None = None
     source: str = ""  # where the rows came from, for the page's header
+    quarantined: bool = False  # drawn from its raw record in quarantine, not from the tables
     node_offences: dict[str, list[Offence]] = field(default_factory=dict)
     video_offences: list[Offence] = field(default_factory=list)
 

@@ -129,8 +129,8 @@ def show(
     trees = read_trees(spark, lake, [video_uid], versions)
     require_found(trees, [video_uid], lake)
     tree = trees[video_uid]
-    if offences is not None and not tree.video_offences and not tree.node_offences:
-        # In the lake (not quarantined): evaluate every rule on this video's rows alone.
+    if offences is not None and not tree.quarantined:
+        # Evaluate every rule on this video's rows alone (a quarantined video carries its own).
         videos, nodes, transcripts = read_frames(spark, lake, [video_uid], versions)
         mark(tree, offences(nodes, videos, transcripts))
     out = Path(out)
