@@ -1,8 +1,8 @@
 """`a100m show`: one video's tree from the lake, as a page a browser opens offline and a PNG.
 
-One lake per module, in two ingest runs: six generated videos, a generated 6,001-node video, a
-small video whose tree breaks a fail-severity rule (not validated, so it stays in the tables) and
-a second copy of it (quarantined by explode as a duplicate); then the real 10-video sample.
+One lake per module, in two ingest runs: a generated 6,001-node video, a small video whose tree
+breaks a fail-severity rule (not validated, so it stays in the tables) and a second copy of it
+(quarantined by explode as a duplicate); then the real 10-video sample.
 """
 
 from __future__ import annotations
@@ -43,11 +43,9 @@ def broken_video() -> dict:
 @pytest.fixture(scope="module")
 def lake(spark, tmp_path_factory) -> SimpleNamespace:
     from pipelines.ingest.stage import explode
-    from pipelines.synth import generate
 
     tmp = tmp_path_factory.mktemp("show")
     root = str(tmp / "lake")
-    generate(tmp / "raw", videos=6, seed=11)
     write_raw(tmp / "raw" / "extra-1.parquet", [big_tree_video(BIG), broken_video()])
     write_raw(tmp / "raw" / "extra-2.parquet", [copy.deepcopy(broken_video())])
     explode(spark, [str(tmp / "raw")], root)
@@ -107,6 +105,20 @@ def test_a_6000_node_video_is_a_page_a_browser_draws_whole(spark, lake, browser,
     collapsed = page.locator(".lane-name").filter(has_text="\u25b8").count()
     assert collapsed == result.levels - 8 > 0
 
+    def width(node_id: str) -> float:
+        return float(page.locator(f'rect.bar[data-id="{node_id}"]').get_attribute("width"))
+
+    def height(node_id: str) -> float:
+        return float(page.locator(f'rect.bar[data-id="{node_id}"]').get_attribute("height"))
+
+    whole = width("n0")
+    page.click("#zoom-in")
+    page.click("#zoom-in")
+    assert width("n0") == pytest.approx(4 * whole)
+    thin = height("n5000")
+    page.locator(".lane-name", has_text="level 12").click()  # opens the collapsed lane
+    assert height("n5000") > 2 * thin
+
     deep = next(r for r in node_rows(spark, lake.path, BIG) if r["node_id"] == "n5000")
     page.locator('rect.bar[data-id="n5000"]').dispatch_event("click")
     detail = page.locator("#detail").inner_text()
@@ -117,8 +129,15 @@ def test_a_6000_node_video_is_a_page_a_browser_draws_whole(spark, lake, browser,
 
 def test_a_real_video_page_shows_every_node_and_what_failed(spark, lake, browser, tmp_path):
     require_real_sample(REAL_SAMPLE)
-    uid = pick_video(
-        spark, lake.path, snapshot(spark, lake.path), where="source_file LIKE '%examples.parquet'"
+    # a real video with the release's duration quirk: a node ending after the stated duration
+    videos = read_table(spark, lake.path, "videos").where("source_file LIKE '%examples.parquet'")
+    nodes = read_table(spark, lake.path, "nodes")
+    uid = (
+        nodes.join(videos, "video_uid")
+        .where(nodes["end"] > videos["duration"])
+        .select("video_uid")
+        .orderBy("video_uid")
+        .first()["video_uid"]
     )
     result = show(spark, lake.path, uid, tmp_path / "real.html", png=True, offences=row_offences)
     rows = node_rows(spark, lake.path, uid)
@@ -133,13 +152,13 @@ def test_a_real_video_page_shows_every_node_and_what_failed(spark, lake, browser
     assert page.locator("rect.bar").count() == len(rows) == result.nodes
     # the warn-severity duration quirk: every node ending past the stated duration is outlined
     failed = set(page.eval_on_selector_all("rect.bar.failed", "els => els.map(e => e.dataset.id)"))
-    assert past_end <= failed
-    if past_end:
-        assert "end_within_video_duration" in page.locator("#checks").inner_text()
+    assert past_end and past_end <= failed
+    assert "end_within_video_duration" in page.locator("#checks").inner_text()
 
     page.locator(f'rect.bar[data-id="{root["node_id"]}"]').click()  # a real click, on the root
     detail = page.locator("#detail").inner_text()
     assert "the root" in detail and root["summary_brief"].strip() in detail
+    page.screenshot(path=str(tmp_path / "real-clicked.png"), full_page=True)
 
 
 def test_a_broken_node_is_marked_with_its_rule(spark, lake, tmp_path):
@@ -223,14 +242,17 @@ def test_the_command_writes_the_page(spark, lake, capsys):
     assert main(["show", BIG, "--random", "--lake", lake.path]) == 2
 
 
-def test_the_statistics_page_links_to_example_trees(spark, lake, tmp_path):
-    from pipelines.stats.stage import compute_stats
+def test_the_statistics_examples_are_the_largest_median_and_smallest_trees(spark, lake, tmp_path):
+    from pipelines.stats.examples import pick_examples, write_example_pages
 
-    out = tmp_path / "stats"
-    result = compute_stats(spark, lake.path, str(out))
-    examples = result.figures["examples"]
-    assert examples[0]["video_uid"] == BIG and examples[0]["nodes"] == 6001
-    page = (out / "report.html").read_text()
-    for example in examples:
-        assert f'href="{example["page"]}"' in page
-        assert (out / example["page"]).is_file()
+    versions = snapshot(spark, lake.path)
+    examples = pick_examples(read_table(spark, lake.path, "videos", versions["videos"]))
+    assert [e["why"] for e in examples] == [
+        "the most nodes",
+        "a median number of nodes",
+        "the fewest nodes",
+    ]
+    assert (examples[0]["video_uid"], examples[0]["nodes"]) == (BIG, 6001)
+    assert examples[-1]["nodes"] == 5  # the broken small tree
+    written = write_example_pages(spark, lake.path, str(tmp_path), examples, versions)
+    assert written == [tmp_path / e["page"] for e in examples]

@@ -10,7 +10,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from pipelines.core.treeview import FAILED_COLOUR, LEVEL_COLOURS, VideoTree, label_of
+from pipelines.core.treeview import FAILED_COLOUR, LEVEL_COLOURS, VideoTree, darker, label_of
 
 FONT_SIZE = 7
 CHAR_WIDTH = 0.6  # em per character, for deciding whether a label fits its bar
@@ -27,13 +27,20 @@ def tree_figure(tree: VideoTree, width: float = 14.0) -> Figure:
     widths = [float(n["end"]) - float(n["start"]) for n in tree.nodes]
     rows = [int(n["level"]) for n in tree.nodes]
     failed = [str(n["node_id"]) in tree.node_offences for n in tree.nodes]
-    thin = len(tree.nodes) > 2000  # thousands of bars: white edges would hide them
+    # Neighbours on a lane alternate between the level's colour and a darker shade, so that
+    # bars narrower than a white edge (thousands on a lane) still show where they meet.
+    thin = len(tree.nodes) > 2000
+    shade, seen = [], {}
+    for r in rows:  # the nodes are ordered by (level, start)
+        k = seen[r] = seen.get(r, -1) + 1
+        base = LEVEL_COLOURS[r % len(LEVEL_COLOURS)]
+        shade.append(base if k % 2 == 0 else darker(base))
     ax.barh(
         rows,
         widths,
         left=starts,
         height=0.8,
-        color=[LEVEL_COLOURS[r % len(LEVEL_COLOURS)] for r in rows],
+        color=shade,
         edgecolor="none" if thin else "white",
         linewidth=0.4,
     )

@@ -174,10 +174,17 @@ def _payload(tree: VideoTree) -> dict[str, Any]:
         "levels": levels,
         "collapse_depth": COLLAPSE_DEPTH if len(nodes) > COLLAPSE_ABOVE else levels,
         "colours": LEVEL_COLOURS,
+        "dark_colours": [darker(c) for c in LEVEL_COLOURS],
         "failed_colour": FAILED_COLOUR,
         "nodes": nodes,
         "transcript": [[t, s] for t, s in tree.transcript],
     }
+
+
+def darker(colour: str, by: float = 0.16) -> str:
+    """The colour (#rrggbb) with its channels scaled down: a lane's every other bar."""
+    channels = (round(int(colour[i : i + 2], 16) * (1 - by)) for i in (1, 3, 5))
+    return "#" + "".join(f"{c:02x}" for c in channels)
 
 
 def _json_for_script(value: Any) -> str:
@@ -238,7 +245,7 @@ SCRIPT = r"""
 (function () {
   const D = JSON.parse(document.getElementById("tree-data").textContent);
   const NS = "http://www.w3.org/2000/svg";
-  const LANE = 24, THIN = 6, AXIS = 20, TEXT_PX = 6.3;
+  const LANE = 24, THIN = 10, AXIS = 20, TEXT_PX = 6.3;
   const svg = document.getElementById("tree"), names = document.getElementById("names");
   const scroller = document.getElementById("scroller"), tip = document.getElementById("tip");
   const detail = document.getElementById("detail");
@@ -256,10 +263,14 @@ SCRIPT = r"""
   }
   const axis = el("g", {class: "axis"}, svg), barsG = el("g", {}, svg);
   const labelsG = el("g", {}, svg);
+  // Neighbours on a lane alternate two shades, so that bars narrower than their white edge
+  // (thousands on a lane) still show where they meet; the nodes come ordered by (level, start).
+  const onLane = {};
   const bars = D.nodes.map(function (n, i) {
-    const r = el("rect", {class: "bar" + (n.offences.length ? " failed" : ""), "data-id": n.id,
-                          "data-i": i, fill: D.colours[n.level % D.colours.length]}, barsG);
-    return r;
+    const k = onLane[n.level] = (onLane[n.level] === undefined ? 0 : onLane[n.level] + 1);
+    const palette = k % 2 ? D.dark_colours : D.colours;
+    return el("rect", {class: "bar" + (n.offences.length ? " failed" : ""), "data-id": n.id,
+                       "data-i": i, fill: palette[n.level % palette.length]}, barsG);
   });
   const lines = D.transcript.map(function (t, i) {
     return el("rect", {class: "line", "data-i": i, fill: "#cbd2d9"}, barsG);
@@ -281,7 +292,7 @@ SCRIPT = r"""
       const d = document.createElement("div");
       const h = l < D.levels ? laneHeight(l) : LANE;
       d.style.height = h + "px"; d.style.lineHeight = h + "px";
-      d.style.fontSize = h < LANE ? "6px" : "12px";
+      d.style.fontSize = h < LANE ? "8px" : "12px";
       if (l < D.levels) {
         d.textContent = (collapsed[l] ? "\u25b8 " : "\u25be ") + "level " + l;
         d.title = collapsed[l] ? "open this level" : "collapse this level";
