@@ -256,3 +256,37 @@ def test_the_statistics_examples_are_the_largest_median_and_smallest_trees(spark
     assert examples[-1]["nodes"] == 5  # the broken small tree
     written = write_example_pages(spark, lake.path, str(tmp_path), examples, versions)
     assert written == [tmp_path / e["page"] for e in examples]
+
+
+def test_annotation_text_is_shown_as_text_never_run(browser, tmp_path):
+    """A caption that looks like markup (or ends the data's <script>) is shown as it is."""
+    from pipelines.core.treeview import render_html, tree_from_records
+
+    nasty = '</script><script>document.title = "hacked"</script><b>bold?</b> & "quotes"'
+    tree = tree_from_records(
+        "vid_markup",
+        [
+            {"node_id": "r", "parent_id": None, "level": 0, "start": 0.0, "end": 8.0},
+            {
+                "node_id": "x",
+                "parent_id": "r",
+                "level": 1,
+                "start": 0.0,
+                "end": 8.0,
+                "plm_caption": nasty,
+                "action_brief": "<i>Stir</i>",
+            },
+        ],
+        [{"time": 1.0, "text": nasty}],
+        {"title": "<h1>title</h1>", "duration": 8},
+    )
+    path = tmp_path / "markup.html"
+    path.write_text(render_html(tree))
+    page, asked, errors = open_offline(browser, path)
+    assert (asked, errors) == ([], [])
+    assert page.title() == "vid_markup: <h1>title</h1>"
+    assert page.locator("rect.bar").count() == 2 and page.locator("b").count() == 0
+    page.locator('rect.bar[data-id="x"]').dispatch_event("click")
+    assert nasty in page.locator("#detail").inner_text()
+    page.locator("rect.line").dispatch_event("click")
+    assert nasty in page.locator("#detail").inner_text()
