@@ -238,6 +238,17 @@ def build_parser() -> argparse.ArgumentParser:
             help="when another run holds the lake, wait up to SECONDS for it (default: exit 1)",
         )
 
+    show = commands.add_parser(
+        "show", parents=[common], help="one video's tree as an offline HTML page (and PNG)"
+    )
+    show.add_argument("video_uid", nargs="?", help="the video (or pick one: --random, --where)")
+    show.add_argument("--lake", help="lake root folder or URI (default: from settings)")
+    show.add_argument("--random", action="store_true", help="a random video (of --where's)")
+    show.add_argument("--seed", type=int, help="with --random: the same seed, the same video")
+    show.add_argument("--where", metavar="SQL", help='a videos predicate: "node_count > 1000"')
+    show.add_argument("--png", action="store_true", help="also write the PNG beside the page")
+    show.add_argument("--out", help="an .html file or a folder (default: <report>/show/)")
+
     package = commands.add_parser("package", help="build the --py-files zip for spark-submit")
     package.add_argument("--out", default="dist", help="output folder (default: dist)")
 
@@ -552,6 +563,28 @@ def cmd_serve(spark, settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_show(spark, settings: Settings, args: argparse.Namespace) -> int:
+    from pipelines.quality.inspect import row_offences
+    from pipelines.show.stage import show
+
+    if args.video_uid and (args.random or args.where):
+        raise UsageError("give a VIDEO_UID or --random / --where, not both")
+    out = args.out or f"{settings.report.rstrip('/')}/show"
+    result = show(
+        spark,
+        settings.lake,
+        args.video_uid,
+        out,
+        png=args.png,
+        where=args.where,
+        random=args.random,
+        seed=args.seed,
+        offences=row_offences,
+    )
+    print(result.summary())
+    return EXIT_OK
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     from pipelines.synth import format_summary, generate
 
@@ -582,6 +615,7 @@ COMMANDS: dict[str, Callable[..., int]] = {
     "select": cmd_select,
     "export": cmd_export,
     "resample": cmd_resample,
+    "show": cmd_show,
 }
 WITHOUT_SPARK: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": cmd_generate,

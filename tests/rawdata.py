@@ -96,3 +96,49 @@ def columns_and_types(schema_or_df) -> list[tuple[str, str]]:
         return dtype
 
     return [(f.name, strip(f.dataType).simpleString()) for f in schema.fields]
+
+
+_VERBS = ("cut", "stir", "pour", "hold", "mix", "slice", "add", "wipe", "fold", "press")
+_OBJECTS = ("the onion", "the dough", "the sauce", "the board", "the bowl", "the pan", "the lid")
+
+
+def big_tree_video(video_uid: str, node_count: int = 6001, duration: int = 3600) -> dict[str, Any]:
+    """A long video whose binary tree has node_count nodes (odd), split breadth first at
+    deterministic points on the 0.01 s grid; gpt on internal nodes of 4 s or more, llama3 on
+    leaves, as in the release."""
+    assert node_count % 2 == 1, "a binary tree has an odd number of nodes"
+    spans: list[tuple[str, str | None, int, float, float]] = [("n0", None, 0, 0.0, float(duration))]
+    children: dict[str, int] = {}
+    queue, state = [0], 12345
+    while len(spans) < node_count:
+        i = queue.pop(0)
+        node_id, _, level, start, end = spans[i]
+        state = (state * 1103515245 + 12345) % 2**31
+        cut = round(start + (end - start) * (0.3 + 0.4 * state / 2**31), 2)
+        for s, e in ((start, cut), (cut, end)):
+            queue.append(len(spans))
+            spans.append((f"n{len(spans)}", node_id, level + 1, s, e))
+        children[node_id] = 2
+    rows = []
+    for k, (node_id, parent_id, level, start, end) in enumerate(spans):
+        leaf = node_id not in children
+        action = f"{_VERBS[k % len(_VERBS)]} {_OBJECTS[k % len(_OBJECTS)]}"
+        rows.append(
+            node(
+                node_id,
+                parent_id,
+                level,
+                start,
+                end,
+                gpt=not leaf and end - start >= 4.0,
+                leaf=leaf,
+                action=action.capitalize(),
+            )
+        )
+    video = small_tree_video(video_uid, duration)
+    video["metadata"]["title"] = f"A long video of {node_count} segments"
+    video["metadata"]["transcript"] = [
+        {"time": f"{t:.2f}", "text": f"line at {t:.0f} seconds"} for t in range(0, duration, 30)
+    ]
+    video["nodes"] = rows
+    return video

@@ -295,6 +295,21 @@ def test_levels_and_durations_tables_of_the_hand_built_tree(spark, grown):
     ]
 
 
+def test_the_page_links_to_example_trees_written_beside_it(grown):
+    """The most nodes, a median and the fewest (here the median is the smaller tree: kept once)."""
+    examples = grown.second.figures["examples"]
+    assert [(e["video_uid"], e["nodes"]) for e in examples] == [
+        ("vid00000002", 7),
+        ("vid00000001", 5),
+    ]
+    out = Path(grown.second.report_html).parent
+    page = Path(grown.second.report_html).read_text()
+    for example in examples:
+        assert f'href="{example["page"]}"' in page
+        tree_page = (out / example["page"]).read_text()
+        assert f'"video_uid":"{example["video_uid"]}"' in tree_page
+
+
 def test_every_stats_table_carries_its_provenance(spark, grown):
     for table, schema in STATS_SCHEMAS.items():
         df = read_table(spark, grown.lake, table)

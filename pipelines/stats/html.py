@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 from pipelines.core.html import number, page, text
+from pipelines.core.treeview import examples_html
 from pipelines.stats.spec import BUCKET_LABELS
 
 TOP_VERBS_CHART = 20
@@ -69,6 +70,7 @@ def render_report(doc: dict[str, Any]) -> str:
                 ("share", "share", True),
             ],
         ),
+        *examples_html(doc.get("examples") or []),
         "<h2>Every figure</h2>",
         _rows_table(
             doc["summary"],

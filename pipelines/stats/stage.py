@@ -50,6 +50,7 @@ from pipelines.core.lake import (
     write_text_atomic,
 )
 from pipelines.core.runs import committed_snapshot, journaled_write, lake_run, new_run_id
+from pipelines.stats.examples import pick_examples, write_example_pages
 from pipelines.stats.figures import (
     node_facts,
     real_actions,
@@ -168,7 +169,7 @@ def _compute_stats(
     spark: SparkSession, lake: str, out: str, run_id: str, full: bool = False
 ) -> StatsResult:
     started = time.monotonic()
-    snapshot = committed_snapshot(spark, lake, ("nodes", "videos", PARTIALS))
+    snapshot = committed_snapshot(spark, lake, ("nodes", "videos", "transcripts", PARTIALS))
     nodes_version, videos_version = snapshot["nodes"], snapshot["videos"]
     if nodes_version is None:
         if full:
@@ -236,6 +237,7 @@ def _compute_stats(
                 "quantile_rank_error": QUANTILE_RANK_ERROR,
                 **{k: v for k, v in figures.items() if not k.startswith("_")},
                 "paper": paper_figures(),
+                "examples": pick_examples(videos),
             }
             phase("merge")
             html = render_report(document)
@@ -267,6 +269,8 @@ def _compute_stats(
     document["seconds"] = round(time.monotonic() - started, 3)
     write_text_atomic(result.stats_json, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     write_text_atomic(result.report_html, html)
+    # The example trees, from the versions the figures came from (quarantine: not looked in).
+    write_example_pages(spark, lake, out, document["examples"], {**snapshot, "quarantine": None})
     phase("files")
     result.phases = phases
     result.seconds = time.monotonic() - started

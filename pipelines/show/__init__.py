@@ -1,0 +1,1 @@
+"""`a100m show`: one video's Tree-of-Captions as an offline page and a PNG (stage.py)."""
