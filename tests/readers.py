@@ -5,7 +5,7 @@ ActivityNet ground-truth loader (`load_gt_seg_from_json`), its evaluator (`ANETd
 adapted from the ActivityNet evaluation toolkit) and its dataset's `_load_json_db` (the label
 dict and the `num_classes` assert). The package's install requires PyTorch (and building it
 requires PyTorch too), which the project does not install, so the tests fetch its source
-distribution from PyPI with pip (pinned by version and sha256), never build it, and run two of
+distribution from PyPI with pip (pinned by version and sha256), never build or install it, and run two of
 its files as they are: `actionformer/utils/metrics.py` as a module (it needs numpy, pandas and
 joblib only) and, from `actionformer/datasets/anet.py`, the method `_load_json_db` alone (the
 file imports torch for its Dataset class, which the method never touches).
@@ -49,7 +49,9 @@ def _actionformer_sdist() -> Path:
     pins = CACHE / "requirements.txt"
     pins.write_text(f"{ACTIONFORMER} --hash=sha256:{ACTIONFORMER_SHA256}\n")
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+        # no build isolation: pip would install the build requirements (PyTorch) to read the
+        # metadata; setup.py skips its torch extension when torch is missing
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-build-isolation",
          "--require-hashes", "-r", str(pins), "-d", str(CACHE), "-q"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip

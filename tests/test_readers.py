@@ -127,8 +127,8 @@ def test_activitynet_one_file_of_every_subset_read_by_actionformer(corpora, anet
     assert label_dict == ids
     train = {v for v, *_ in expected if split_of(v) == "train"}
     assert {d["id"] for d in data} == train
-    for item in data:
-        assert item["fps"] == 30.0 and item["duration"] >= item["segments"].max()
+    for item in data:  # ActionFormer holds the times as float32
+        assert item["fps"] == 30.0 and np.float32(item["duration"]) >= item["segments"].max()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["output"]["whole"] == "activitynet.json" and manifest["output"]["fps"] == 30.0
 
@@ -157,10 +157,11 @@ def test_activitynet_without_split_is_validation_scored_by_actionformer(corpora,
     shifted = perfect.assign(
         **{"t-start": truth["t-start"] + 0.4 * length, "t-end": truth["t-end"] + 0.4 * length}
     )
-    m_ap_shifted, _, _ = detection.evaluate(shifted, verbose=False)
-    # a shift of 0.4 x length leaves a tIoU of 0.6 / 1.4 = 0.43: found at 0.3, missed above
-    assert m_ap_shifted[0] == pytest.approx(1.0) and m_ap_shifted[1] < 0.05
-    assert m_ap_shifted[2] < 0.05
+    m_ap_shifted, average_shifted, _ = detection.evaluate(shifted, verbose=False)
+    # a shift of 0.4 x length leaves its own segment a tIoU of 0.6 / 1.4 = 0.43: mostly found
+    # at 0.3, mostly missed above
+    assert m_ap_shifted[0] > 0.8 and m_ap_shifted[1] < 0.2 and m_ap_shifted[2] < 0.2
+    assert average_shifted < average
 
 
 # --- Charades-STA: 2D-TAN's contract ----------------------------------------------------------

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.trainset.options import SelectionError
+from pipelines.trainset.options import NO_SPLIT, SelectionError
 
 TIOU_THRESHOLDS = (0.3, 0.5, 0.7)
 TOP_K = (1, 5)
@@ -405,7 +405,7 @@ def _export_split(export: Path, split: str | None) -> tuple[dict, str, Path]:
         raise EvaluationError(
             f"export {export} is {fmt}: evaluate an activitynet or moment-detr export"
         )
-    splits = list(manifest["counts"]["splits"])
+    splits = [name for name, _ in manifest["query"].get("split") or []] or [NO_SPLIT]
     if split is None:
         if len(splits) != 1:
             raise EvaluationError(f"export {export} has splits {', '.join(splits)}: give --split")
