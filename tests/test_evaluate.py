@@ -165,12 +165,17 @@ def test_moment_retrieval_agrees_with_the_activitynet_ap_per_query(
         mine = [q for q in truth if level == "all" or str(q["level"]) == level]
         aps, r1, r5 = [], [], []
         for q in mine:
+            # standalone_eval's frames: the qid as the video id (a string, as ActivityNet's are)
+            qid = str(q["qid"])
             gt = pd.DataFrame(
-                [{"video-id": 0, "t-start": s, "t-end": e} for s, e in q["relevant_windows"]]
+                [{"video-id": qid, "t-start": s, "t-end": e} for s, e in q["relevant_windows"]]
             )
             windows = by_qid[q["qid"]]["pred_relevant_windows"]
             pred = pd.DataFrame(
-                [{"video-id": 0, "t-start": s, "t-end": e, "score": c} for s, e, c in windows[:10]]
+                [
+                    {"video-id": qid, "t-start": s, "t-end": e, "score": c}
+                    for s, e, c in windows[:10]
+                ]
             )
             aps.append(metrics.compute_average_precision_detection(gt, pred, np.array(THRESHOLDS)))
             best = [
