@@ -202,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     from pipelines.trainset.options import (
+        add_evaluate_options,
         add_export_options,
         add_resample_options,
         add_select_options,
@@ -228,6 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resample.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     add_resample_options(resample)
+    evaluate = commands.add_parser(
+        "evaluate", help="tIoU mAP and Recall@k of predictions on an exported split (no Spark)"
+    )
+    add_evaluate_options(evaluate)
 
     for writer in (explode, run, validate, stats, report, recover, optimize):
         writer.add_argument(
@@ -499,6 +504,8 @@ def cmd_export(spark, settings: Settings, args: argparse.Namespace) -> int:
         fields=args.fields,
         precision=args.precision,
         overwrite=args.overwrite,
+        fps=args.fps,
+        id_prefix=args.id_prefix,
     )
     print(result.summary())
     return EXIT_OK
@@ -595,6 +602,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pipelines.trainset.evaluate import evaluate, summary
+    from pipelines.trainset.options import evaluate_thresholds, evaluate_top_k
+
+    thresholds, top_k = evaluate_thresholds(args.tiou), evaluate_top_k(args.top_k)
+    result = evaluate(args.export, args.predictions, args.split, args.out, thresholds, top_k)
+    print(summary(result))
+    if args.out:
+        print(f"  wrote {args.out}/metrics.json and metrics.html")
+    return EXIT_OK
+
+
 def cmd_package(args: argparse.Namespace) -> int:
     from pipelines.core.package import build_zip
 
@@ -621,6 +640,7 @@ WITHOUT_SPARK: dict[str, Callable[[argparse.Namespace], int]] = {
     "generate": cmd_generate,
     "package": cmd_package,
     "snapshot": cmd_snapshot,
+    "evaluate": cmd_evaluate,
 }
 
 

@@ -50,6 +50,7 @@ FORMATS = (
     "charades-sta",
     "steps",
     "hierarchy",
+    "moment-detr",
     "jsonl",
     "parquet",
 )
@@ -58,10 +59,13 @@ DEFAULT_FIELD = {
     "dense-captions": "summary_brief",
     "charades-sta": "action_brief",
     "steps": "action_brief",
+    "moment-detr": "action_brief",
 }
 DEDUP_SCOPES = ("video", "corpus")
 NO_SPLIT = "all"
 _SPLIT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+# what an id prefix may hold: nothing that splits a Charades-STA line or a CSV field
+_ID_PREFIX = re.compile(r"^[A-Za-z0-9_.-]{0,16}$")
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,22 @@ def parse_levels(spec: str) -> tuple[int, ...]:
     if not levels or min(levels) < 0:
         raise SelectionError(f"--level {spec}: give levels >= 0, e.g. --level 0,1,2")
     return levels
+
+
+def check_id_prefix(prefix: str) -> str:
+    """--id-prefix: up to 16 letters, digits, `_`, `-` or `.` (e.g. `v_`, as ActivityNet's
+    own ids and PDVC's loaders have them)."""
+    if not _ID_PREFIX.match(prefix):
+        raise SelectionError(
+            f"--id-prefix {prefix!r}: give up to 16 letters, digits, '_', '-' or '.', e.g. v_"
+        )
+    return prefix
+
+
+def check_fps(fps: float) -> float:
+    if not math.isfinite(fps) or fps <= 0:
+        raise SelectionError(f"--fps {fps:g}: give a frame rate above 0, e.g. 30")
+    return float(fps)
 
 
 def check_field(name: str, known: tuple[str, ...], flag: str) -> str:
@@ -269,6 +289,18 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
         metavar="D",
         help="decimals of the times in JSON and text formats (default 3)",
     )
+    parser.add_argument(
+        "--id-prefix",
+        default="",
+        metavar="TEXT",
+        help="written before every video id in the JSON and text formats, e.g. v_ (default none)",
+    )
+    parser.add_argument(
+        "--fps",
+        type=float,
+        metavar="F",
+        help="activitynet: the fps written for every video (default 30; the corpus has none)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     add_selection_options(parser)
 
@@ -282,3 +314,44 @@ def add_resample_options(parser: argparse.ArgumentParser) -> None:
         "--vector-size", type=int, default=32, help="Word2Vec vector size (default 32)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+
+def _floats(spec: str, flag: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(p) for p in spec.split(",") if p.strip())
+    except ValueError:
+        raise SelectionError(f"{flag} {spec}: give numbers, e.g. 0.3,0.5,0.7") from None
+    if not values or not all(0 < v <= 1 for v in values):
+        raise SelectionError(f"{flag} {spec}: give thresholds in (0, 1], e.g. 0.3,0.5,0.7")
+    return values
+
+
+def evaluate_thresholds(spec: str) -> tuple[float, ...]:
+    return _floats(spec, "--tiou")
+
+
+def evaluate_top_k(spec: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(p) for p in spec.split(",") if p.strip())
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise SelectionError(f"--top-k {spec}: give whole numbers >= 1, e.g. 1,5")
+    return values
+
+
+def add_evaluate_options(parser: argparse.ArgumentParser) -> None:
+    """`a100m evaluate`'s flags (docs/readers.md)."""
+    parser.add_argument("export", help="an `a100m export` folder (activitynet or moment-detr)")
+    parser.add_argument(
+        "--predictions",
+        required=True,
+        metavar="FILE",
+        help="ActivityNet results JSON (activitynet) or QVHighlights JSON Lines (moment-detr)",
+    )
+    parser.add_argument("--split", help="the export's split to score (default: its only one)")
+    parser.add_argument("--out", help="write metrics.json and metrics.html into this folder")
+    parser.add_argument(
+        "--tiou", default="0.3,0.5,0.7", metavar="T,...", help="tIoU thresholds (0.3,0.5,0.7)"
+    )
+    parser.add_argument("--top-k", default="1,5", metavar="K,...", help="Recall@k (1,5)")

@@ -18,11 +18,14 @@ from pyspark.sql import functions as F
 
 from pipelines.core.lake import read_table, table_path
 from pipelines.trainset.formats import (
+    CHARADES_DURATIONS,
+    DEFAULT_FPS,
     DOCUMENTS,
     activitynet_lines,
     charades_lines,
     dense_caption_lines,
     hierarchy_lines,
+    moment_detr_lines,
     steps_lines,
     write_document,
     write_flat,
@@ -35,6 +38,8 @@ from pipelines.trainset.options import (
     Query,
     SelectionError,
     check_field,
+    check_fps,
+    check_id_prefix,
 )
 from pipelines.trainset.output import check_output, read_manifest, staged_output, write_manifest
 from pipelines.trainset.select import HASH_HEX_DIGITS, read_snapshot, select_segments
@@ -154,14 +159,21 @@ def export(
     fields: str | None = None,
     precision: int = 3,
     overwrite: bool = False,
+    fps: float | None = None,
+    id_prefix: str = "",
 ) -> TrainsetResult:
     """Export a selection (an `a100m select` folder) or the lake's segments that pass the query,
-    one folder per split, in the format asked for."""
+    one folder per split (Charades-STA: one file per split at the root), in the format asked
+    for."""
     started = time.monotonic()
     if fmt not in FORMATS:
         raise SelectionError(f"--format {fmt}: unknown format; known: {', '.join(FORMATS)}")
     if not 0 <= precision <= 6:
         raise SelectionError(f"--precision {precision}: give 0 to 6 decimals")
+    check_id_prefix(id_prefix)
+    if fps is not None and fmt != "activitynet":
+        raise SelectionError(f"--fps is for --format activitynet, not {fmt}")
+    fps = DEFAULT_FPS if fps is None else check_fps(fps)
     label = check_field(label or DEFAULT_FIELD.get(fmt, "action_brief"), TEXT_FIELDS, "--field")
     flat = _flat_fields(fields)
     if selection is not None:
@@ -185,21 +197,42 @@ def export(
     with staged_output(target) as stage:
         if fmt in DOCUMENTS:
             doc = DOCUMENTS[fmt]
+            output = {"label": label, "precision": precision, "id_prefix": id_prefix}
             if fmt == "activitynet":
-                lines, order = activitynet_lines(segments, label, precision), ["video_uid"]
-            elif fmt == "dense-captions":
-                lines, order = dense_caption_lines(segments, label, precision), ["video_uid"]
+                lines = activitynet_lines(segments, label, precision, id_prefix, fps)
+                counts = write_document(lines, ["video_uid"], doc, stage, splits, whole=True)
+                output.update(file=doc.file, whole=doc.file, fps=fps)
             elif fmt == "charades-sta":
-                lines = charades_lines(segments, label, precision)
+                lines, durations = charades_lines(segments, label, precision, id_prefix)
                 order = ["video_uid", "start", "end", "node_id"]
-            elif fmt == "steps":
-                nodes = read_table(spark, lake, "nodes", versions["nodes"])
-                lines = steps_lines(segments, nodes, label, precision)
-                order = ["video_uid", "goal_start", "parent_id"]
+                counts = write_document(lines, order, doc, stage, splits, root=True)
+                write_document(
+                    durations, ["video_uid"], CHARADES_DURATIONS, stage, splits, root=True
+                )
+                output.update(
+                    files=[
+                        d.file.format(split=s)
+                        for s in splits
+                        if counts[s]
+                        for d in (doc, CHARADES_DURATIONS)
+                    ]
+                )
             else:
-                lines, order = hierarchy_lines(segments, precision), ["video_uid"]
-            counts = write_document(lines, order, doc, stage, splits)
-            unit, output = doc.unit, {"file": doc.file, "label": label, "precision": precision}
+                if fmt == "dense-captions":
+                    lines = dense_caption_lines(segments, label, precision, id_prefix)
+                    order = ["video_uid"]
+                elif fmt == "moment-detr":
+                    lines = moment_detr_lines(segments, label, precision, id_prefix)
+                    order = ["video_uid", "start", "end", "node_id"]
+                elif fmt == "steps":
+                    nodes = read_table(spark, lake, "nodes", versions["nodes"])
+                    lines = steps_lines(segments, nodes, label, precision, id_prefix)
+                    order = ["video_uid", "goal_start", "parent_id"]
+                else:
+                    lines, order = hierarchy_lines(segments, precision, id_prefix), ["video_uid"]
+                counts = write_document(lines, order, doc, stage, splits)
+                output["file"] = doc.file
+            unit = doc.unit
         else:
             counts = write_flat(segments.select(*flat, "split"), fmt, stage, splits)
             unit, output = "segments", {"columns": flat, "times": "float32 as stored"}
@@ -211,7 +244,7 @@ def export(
             versions,
             query,
             selection=str(Path(selection).resolve()) if selection else None,
-            output={"folders": list(splits), **output},
+            output={"folders": [] if fmt == "charades-sta" else list(splits), **output},
             counts={"unit": unit, unit: total, "splits": {s: {unit: n} for s, n in counts.items()}},
             empty=total == 0,
         )
