@@ -80,9 +80,7 @@ def logged_files(folder: Path) -> set[tuple[str, int, int]]:
     stamps = table["modified_at"].cast(pa.timestamp("us", "UTC")).cast(pa.int64()).to_pylist()
     millis = [None if us is None else us // 1000 for us in stamps]
     return set(
-        zip(
-            table["source_file"].to_pylist(), table["size_bytes"].to_pylist(), millis, strict=True
-        )
+        zip(table["source_file"].to_pylist(), table["size_bytes"].to_pylist(), millis, strict=True)
     )
 
 
