@@ -444,10 +444,10 @@ def cmd_recover(spark, settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
     """Read by delta-rs, without a JVM, for a local lake; through Spark for a remote one."""
-    from pipelines.core.deltars import snapshot
+    from pipelines.core.journal import snapshot_without_spark
 
     settings = settings_from(args)
-    found = snapshot(settings.lake)
+    found = snapshot_without_spark(settings.lake)
     if found is None:
         return _with_spark(args, cmd_snapshot_with_spark)
     _print_snapshot(settings.lake, *found)

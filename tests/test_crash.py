@@ -18,7 +18,6 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from pipelines.core import deltars
 from pipelines.core import lease as lease_module
 from pipelines.core.errors import LakeBusyError, LakeStateError
 from pipelines.core.failpoints import FAILPOINT_VARIABLE, KILLED_EXIT_CODE
@@ -28,6 +27,8 @@ from pipelines.core.journal import (
     journal_path,
     outside_commits,
     read_state,
+    read_state_without_spark,
+    snapshot_without_spark,
     utc_now,
 )
 from pipelines.core.lake import read_table, table_path, table_version
@@ -221,9 +222,9 @@ def test_explode_killed_at_each_commit_then_rerun_equals_one_clean_run(
     # readers see the last committed state: nothing of the killed run
     assert set(committed_snapshot(spark, lake, ("videos", "nodes")).values()) == {None}
     # delta-rs (a100m snapshot without a JVM) reads the killed run's state as Spark does
-    assert deltars.read_state(Path(lake)) == read_state(spark, lake)
+    assert read_state_without_spark(Path(lake)) == read_state(spark, lake)
     tables = lake_tables(spark, lake)
-    assert deltars.snapshot(lake) == (
+    assert snapshot_without_spark(lake) == (
         committed_snapshot(spark, lake, tables),
         outside_commits(spark, lake, tables),
     )
@@ -560,7 +561,7 @@ def test_snapshot_prints_the_committed_versions_as_json(spark, corpus, tmp_path)
     line = a100m_line(err)
     assert "table videos has versions" in line and "made outside the pipeline" in line
     tables = lake_tables(spark, lake)
-    assert deltars.snapshot(lake) == (
+    assert snapshot_without_spark(lake) == (
         committed_snapshot(spark, lake, tables),
         outside_commits(spark, lake, tables),
     )

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.core.errors import LakeStateError, MissingTableError
-from pipelines.core.lake import table_path
 
 
 def local_root(lake: str) -> Path | None:
@@ -29,7 +28,7 @@ def local_root(lake: str) -> Path | None:
         return Path(lake.removeprefix("file:"))
     if "://" in lake:
         return None
-    return Path(table_path(lake, ""))
+    return Path(os.path.abspath(lake))
 
 
 def table_version(folder: Path) -> int | None:
@@ -114,16 +113,6 @@ def append_row(
     )
 
 
-def read_state(root: Path):
-    """The journal's newest valid step, as journal.read_state reads it through Spark."""
-    from pipelines.core.journal import JOURNAL_TABLE, STATE_WINDOW, state_from_commits
-
-    commits = history(root / JOURNAL_TABLE, STATE_WINDOW)
-    if commits is None:
-        return None
-    return state_from_commits(table_path(str(root), JOURNAL_TABLE), commits)
-
-
 def lake_tables(root: Path, lake: str) -> list[str]:
     """The Delta tables under the lake root, by name (runs.lake_tables without Spark)."""
     if root.exists() and not root.is_dir():
@@ -134,26 +123,4 @@ def lake_tables(root: Path, lake: str) -> list[str]:
         entry.name
         for entry in os.scandir(root)
         if entry.is_dir() and os.path.isdir(os.path.join(entry.path, "_delta_log"))
-    )
-
-
-def snapshot(lake: str) -> tuple[dict[str, int | None], dict[str, tuple[int, int]]] | None:
-    """(committed version of each table, commits made outside the pipeline) for a local lake,
-    as `a100m snapshot` prints them; None for a remote lake."""
-    from pipelines.core.journal import LakeState, commits_outside, versions_to_read
-
-    root = local_root(lake)
-    if root is None:
-        return None
-    tables = lake_tables(root, lake)
-    state = read_state(root) or LakeState()
-    latest: dict[str, int | None] = {}
-
-    def latest_version(table: str) -> int | None:
-        if table not in latest:
-            latest[table] = table_version(root / table)
-        return latest[table]
-
-    return versions_to_read(state, tables, latest_version), commits_outside(
-        state, tables, latest_version
     )

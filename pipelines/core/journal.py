@@ -26,6 +26,7 @@ import os
 import socket
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import Column, SparkSession
@@ -101,7 +102,7 @@ def read_state(spark: SparkSession, lake: str) -> LakeState | None:
     """The newest valid step's state; None for a lake with no journal. A local lake's journal
     is read by delta-rs (core/deltars.py), a remote one's by Spark."""
     if (root := deltars.local_root(lake)) is not None:
-        return deltars.read_state(root)
+        return read_state_without_spark(root)
     path = journal_path(lake)
     if not DeltaTable.isDeltaTable(spark, path):
         return None
@@ -112,6 +113,15 @@ def read_state(spark: SparkSession, lake: str) -> LakeState | None:
         .collect()
     )
     return state_from_commits(path, [(c.version, c.userMetadata) for c in commits])
+
+
+def read_state_without_spark(root: Path) -> LakeState | None:
+    """The journal's newest valid step read by delta-rs from a local lake's folder, as
+    read_state reads it through Spark."""
+    commits = deltars.history(root / JOURNAL_TABLE, STATE_WINDOW)
+    if commits is None:
+        return None
+    return state_from_commits(table_path(str(root), JOURNAL_TABLE), commits)
 
 
 def state_from_commits(path: str, commits: list[tuple[int, str | None]]) -> LakeState | None:
@@ -315,3 +325,25 @@ def commits_outside(
         if latest is not None and latest > committed:
             found[table] = (committed, latest)
     return found
+
+
+def snapshot_without_spark(
+    lake: str,
+) -> tuple[dict[str, int | None], dict[str, tuple[int, int]]] | None:
+    """(committed version of each table, commits made outside the pipeline) of a local lake,
+    read by delta-rs, as `a100m snapshot` prints them; None for a remote lake (ask Spark)."""
+    root = deltars.local_root(lake)
+    if root is None:
+        return None
+    tables = deltars.lake_tables(root, lake)
+    state = read_state_without_spark(root) or LakeState()
+    latest: dict[str, int | None] = {}
+
+    def latest_version(table: str) -> int | None:
+        if table not in latest:
+            latest[table] = deltars.table_version(root / table)
+        return latest[table]
+
+    return versions_to_read(state, tables, latest_version), commits_outside(
+        state, tables, latest_version
+    )

@@ -19,6 +19,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from pipelines.core import deltars
+from pipelines.core.contracts import arrow_schema
 from pipelines.core.errors import LakeStateError, UsageError, lake_state_problem
 from pipelines.core.failpoints import failpoint
 from pipelines.core.timings import phase
@@ -77,8 +79,6 @@ _NO_TABLE = (-1, {})
 
 def _delta_rs_root(path: str) -> Path | None:
     """The table's local folder when delta-rs may write it (a local path), else None."""
-    from pipelines.core import deltars
-
     return deltars.local_root(path)
 
 
@@ -102,8 +102,6 @@ def _last_commit_without_spark(path: str) -> tuple[int, dict] | None:
     """(version, operation metrics) of a local table's last commit by delta-rs; (-1, {}) where
     there is no table; None where delta-rs cannot say (a remote path, a feature it does not
     read): then Spark is asked."""
-    from pipelines.core import deltars
-
     root = deltars.local_root(path)
     if root is None:
         return None
@@ -192,9 +190,6 @@ class LakeWrite:
             self.before.setdefault(table, previous)
             if previous is None:
                 ensure_table(self.spark, path, schema)
-            from pipelines.core import deltars
-            from pipelines.core.contracts import arrow_schema
-
             deltars.append_rows(root, _python_rows(rows, schema), arrow_schema(schema), self.run_id)
             version, _ = self._last_commit(path)
             log.info("append %s: %.1f s (delta-rs)", table, time.monotonic() - started)

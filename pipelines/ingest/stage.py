@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from pipelines.core import deltars
 from pipelines.core.contracts import (
     INGEST_LOG_SCHEMA,
     NODES_SCHEMA,
@@ -83,8 +84,6 @@ def logged_files(spark: SparkSession, lake: str) -> set[tuple[str, int, int]]:
     on a local lake (an explode with nothing new then runs no Spark job before it knows it)."""
     if table_version(spark, table_path(lake, "ingest_log")) is None:
         return set()
-    from pipelines.core import deltars
-
     if (root := deltars.local_root(table_path(lake, "ingest_log"))) is not None:
         try:
             return deltars.logged_files(root)

@@ -2,6 +2,9 @@
 evaluators score them, per level of the tree. numpy on the driver (a split's ground truth and
 its predictions are small), no Spark.
 
+Over 500 lines because both tasks' readers, matchers and metrics, and the page, must agree with
+the third-party evaluators line for line; kept in one module so the equivalence reads in one place.
+
 Two tasks, decided by the export's format:
 
 - **detection** (an `activitynet` export; predictions in ActivityNet's results JSON,
