@@ -31,6 +31,40 @@ def require_real_sample(*paths: Path) -> None:
     pytest.skip(MISSING_SAMPLE)
 
 
+# The fast loop, `pytest -m "not slow"`: the pure tests and the small in-memory Spark ones. These
+# modules start processes (a100m children, spark-submit, a cluster, Airflow, Jupyter kernels,
+# Chromium) or build and re-run whole lakes; `pytest` (what CI runs) runs them too.
+SLOW_MODULES = {
+    "test_airflow",
+    "test_benchmarks",
+    "test_cli",
+    "test_cluster",
+    "test_crash",
+    "test_evaluate",
+    "test_generate",
+    "test_hub",
+    "test_incremental",
+    "test_incremental_stats",
+    "test_lakeops",
+    "test_notebooks",
+    "test_readers",
+    "test_real_sample",
+    "test_report",
+    "test_report_history",
+    "test_report_upkeep",
+    "test_show",
+    "test_stats",
+    "test_trainset",
+    "test_validate",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.split(".")[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def spark():
     from pipelines.core.session import build_session
