@@ -69,7 +69,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def spark():
     from pipelines.core.session import build_session
     from pipelines.core.settings import load_settings
-    from tests.processes import TEST_JVM_OPTIONS
 
     settings = load_settings("local").with_overrides(
         master="local[2]",
@@ -79,7 +78,6 @@ def spark():
             "spark.ui.enabled": "false",
             "spark.ui.showConsoleProgress": "false",
             "spark.driver.memory": "3g",
-            "spark.driver.extraJavaOptions": TEST_JVM_OPTIONS,
         },
     )
     session = build_session(settings)

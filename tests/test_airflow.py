@@ -34,7 +34,6 @@ from pipelines.core.package import build_zip
 from pipelines.report.stage import REPORT_JSON
 from pipelines.synth import generate
 from tests.cluster import SPARK_HOME, standalone_cluster
-from tests.processes import TEST_JVM_OPTIONS
 
 pytestmark = pytest.mark.airflow
 
@@ -59,8 +58,6 @@ SPARK_DEFAULTS = {
     "spark.locality.wait": "0s",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.driver.extraJavaOptions": TEST_JVM_OPTIONS,
-    "spark.executor.extraJavaOptions": TEST_JVM_OPTIONS,
 }
 
 

@@ -17,7 +17,6 @@ from pipelines.core.session import delta_coordinates
 from pipelines.ingest.stage import explode
 from pipelines.synth import generate
 from tests.cluster import SPARK_HOME, standalone_cluster
-from tests.processes import TEST_JVM_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,10 +48,6 @@ def test_spark_submit_on_a_standalone_cluster_gives_the_local_tables(
         "spark.sql.shuffle.partitions=4",
         "--conf",
         "spark.ui.enabled=false",
-        "--conf",
-        f"spark.driver.extraJavaOptions={TEST_JVM_OPTIONS}",
-        "--conf",
-        f"spark.executor.extraJavaOptions={TEST_JVM_OPTIONS}",
         str(ROOT / "jobs" / "run.py"),
         "--input",
         str(tmp_path / "raw"),
