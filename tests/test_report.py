@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from pipelines.cli import EXIT_DATA, EXIT_OK, main
+from pipelines.core.console import LOG_FOLDER
 from pipelines.core.lake import read_table
 from tests.rawdata import small_tree_video, write_raw
 
@@ -24,7 +25,8 @@ def test_two_reports_make_a_history_with_an_index(spark, tmp_path, lake, real_sa
     assert main(["report", "--lake", lake, "--out", str(reports)]) == EXIT_DATA
     second_out = capsys.readouterr().out
 
-    folders = sorted(p for p in reports.iterdir() if p.is_dir())
+    # the dated reports, beside logs/ (each command's log file, core/console.py)
+    folders = sorted(p for p in reports.iterdir() if p.is_dir() and p.name != LOG_FOLDER)
     assert len(folders) == 2
     first, second = (json.loads((f / "report.json").read_text()) for f in folders)
     assert second["previous_run_id"] == first["run_id"]

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from pipelines.cli import EXIT_DATA, EXIT_OK, main
+from pipelines.core.console import LOG_FOLDER
 from pipelines.core.lake import read_table
 from tests.nights import Webhook, damage
 
@@ -103,7 +104,8 @@ def nights(spark, tmp_path_factory) -> Nights:
             outputs.append(out_file.read_text())
     finally:
         webhook.close()
-    folders = sorted(p for p in reports.iterdir() if p.is_dir())
+    # the dated reports, beside logs/ (each command's log file, core/console.py)
+    folders = sorted(p for p in reports.iterdir() if p.is_dir() and p.name != LOG_FOLDER)
     facts = [json.loads((f / "report.json").read_text()) for f in folders]
     return Nights(lake, reports, folders, facts, codes, outputs, broken, webhook.received)
 

@@ -19,6 +19,7 @@ import yaml
 from pyspark.sql import functions as F
 
 from pipelines.cli import EXIT_ANOMALIES, EXIT_OK, main
+from pipelines.core.console import LOG_FOLDER
 from pipelines.core.lake import read_table, table_path
 from pipelines.core.runs import committed_snapshot
 from pipelines.ingest.stage import explode
@@ -83,7 +84,8 @@ def upkept(spark, tmp_path_factory) -> Upkept:
     code, out = _report(["report", "--settings", str(one_run)])
     codes.append(code)
     outputs.append(out)
-    folders = sorted(p for p in reports.iterdir() if p.is_dir())
+    # the dated reports, beside logs/ (each command's log file, core/console.py)
+    folders = sorted(p for p in reports.iterdir() if p.is_dir() and p.name != LOG_FOLDER)
     facts = [json.loads((f / "report.json").read_text()) for f in folders]
     pages = [(f / "index.html").read_text() for f in folders]
     return Upkept(lake, codes, outputs, facts, pages)

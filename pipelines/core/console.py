@@ -17,6 +17,8 @@ from pathlib import Path
 # Our loggers: their warnings reach the terminal; a library's need to be errors to.
 OWN_LOGGERS = ("pipelines", "a100m", "benchmarks")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# The folder under the report folder that holds each command's log file.
+LOG_FOLDER = "logs"
 # Libraries that log INFO at import or per call (GX: 209 lines at import alone).
 CHATTY_LOGGERS = ("great_expectations", "py4j", "urllib3", "matplotlib", "filelock")
 
@@ -56,7 +58,9 @@ def default_log_file(report: str, command: str, now: datetime | None = None) -> 
     a remote file system, the same name under the system's temporary folder."""
     now = now or datetime.now(UTC)
     local = report.removeprefix("file://") if report.startswith("file:") else report
-    folder = Path(tempfile.gettempdir()) / "a100m-logs" if "://" in local else Path(local) / "logs"
+    folder = (
+        Path(tempfile.gettempdir()) / "a100m-logs" if "://" in local else Path(local) / LOG_FOLDER
+    )
     return folder / f"{now:%Y%m%dT%H%M%S.%fZ}-{command}.log"
 
 
