@@ -67,8 +67,15 @@ def default_log_file(report: str, command: str, now: datetime | None = None) -> 
 def attach_log_file(path: str | Path) -> Path:
     """Every log record, at INFO and above, goes to path from now on (appended)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        # A report folder that cannot be written is the command's own one-line error (it checks
+        # before it writes anything); the log goes to the temporary folder meanwhile.
+        path = Path(tempfile.gettempdir()) / "a100m-logs" / path.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
     handler.a100m = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.setLevel(logging.INFO)
