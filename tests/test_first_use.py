@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 from pyspark.errors import AnalysisException
 
-from pipelines.core.console import attach_log_file, close_log_file, configure_console
+from pipelines.core.console import (
+    attach_log_file,
+    close_log_file,
+    configure_console,
+    route_query_errors,
+)
 from pipelines.lakeops.query import error_line
 
 
@@ -37,6 +42,7 @@ def test_a_sql_error_reaches_the_terminal_only_as_the_commands_own_line(
     spark, console, tmp_path: Path, capfd
 ):
     configure_console(verbose=False)
+    route_query_errors()  # as every command that starts Spark does
     log = attach_log_file(tmp_path / "sql.log")
     exc = _refused(spark)
     line = error_line(exc)
@@ -50,6 +56,7 @@ def test_a_sql_error_reaches_the_terminal_only_as_the_commands_own_line(
 
 def test_verbose_shows_the_stack_trace_on_the_terminal(spark, console, capfd):
     configure_console(verbose=True)
+    route_query_errors()
     _refused(spark)
     err = capfd.readouterr().err
     assert "UNRESOLVED_COLUMN" in err and "CheckAnalysis" in err

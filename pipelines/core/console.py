@@ -67,16 +67,15 @@ def configure_console(verbose: bool = False) -> None:
     for name in CHATTY_LOGGERS:
         # before their import: GX logs its INFO lines while importing
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
-    _route_query_errors()
 
 
-def _route_query_errors() -> None:
-    """PySpark's query-error loggers: their own stderr handler replaced by the root's handlers."""
-    try:
-        # deferred: generate, package and --help run without importing pyspark
-        from pyspark.logger import PySparkLogger
-    except ImportError:
-        return
+def route_query_errors() -> None:
+    """PySpark's query-error loggers: their own stderr handler replaced by the root's handlers.
+
+    Called by the commands that start Spark only: importing pyspark costs the others (snapshot,
+    generate, evaluate, --help) about a second."""
+    from pyspark.logger import PySparkLogger
+
     for name in QUERY_ERROR_LOGGERS:
         # created as PySparkLogger, whose exception() takes the keywords PySpark passes
         logger = PySparkLogger.getLogger(name)
