@@ -321,7 +321,7 @@ SINGLE_STAGE = (
 
 def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
     from pipelines.core import progress
-    from pipelines.core.console import attach_log_file, default_log_file
+    from pipelines.core.console import attach_log_file, default_log_file, route_query_errors
     from pipelines.core.session import build_session
 
     settings = settings_from(args)
@@ -329,6 +329,7 @@ def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
     logs_under = (args.out if args.command == "report" else None) or settings.report
     log_file = attach_log_file(args.log_file or default_log_file(logs_under, args.command))
     args.log_path = log_file
+    route_query_errors()
     if args.command == "serve" and not settings.catalog_db:
         settings = settings.with_overrides(catalog_db="a100m")
     if settings.catalog_db:  # the metastore's properties must be set before Spark starts

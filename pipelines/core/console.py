@@ -21,12 +21,28 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_FOLDER = "logs"
 # Libraries that log INFO at import or per call (GX: 209 lines at import alone).
 CHATTY_LOGGERS = ("great_expectations", "py4j", "urllib3", "matplotlib", "filelock")
+# PySpark logs every SQL error it raises, at ERROR with the Java stack trace and the query plan
+# (one JSON line, 10 KB and more), on a handler of its own. The command reports the error itself
+# in one line (lakeops/query.py), so these records go to the log file (and, with --verbose, to the
+# terminal) like any library's INFO line.
+QUERY_ERROR_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+
+
+class _ToRoot(logging.Handler):
+    """Hand a record to the root logger's handlers (PySpark turns propagation off per call)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        for handler in logging.getLogger().handlers:
+            if record.levelno >= handler.level:
+                handler.handle(record)
 
 
 class _QuietLibraries(logging.Filter):
     """Pass our own records from WARNING, other libraries' from ERROR."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name in QUERY_ERROR_LOGGERS:
+            return False
         own = record.name.split(".")[0] in OWN_LOGGERS
         return record.levelno >= (logging.WARNING if own else logging.ERROR)
 
@@ -51,6 +67,21 @@ def configure_console(verbose: bool = False) -> None:
     for name in CHATTY_LOGGERS:
         # before their import: GX logs its INFO lines while importing
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def route_query_errors() -> None:
+    """PySpark's query-error loggers: their own stderr handler replaced by the root's handlers.
+
+    Called by the commands that start Spark only: importing pyspark costs the others (snapshot,
+    generate, evaluate, --help) about a second."""
+    from pyspark.logger import PySparkLogger
+
+    for name in QUERY_ERROR_LOGGERS:
+        # created as PySparkLogger, whose exception() takes the keywords PySpark passes
+        logger = PySparkLogger.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logging.Logger.addHandler(logger, _ToRoot())  # keep our format, not PySpark's JSON
 
 
 def default_log_file(report: str, command: str, now: datetime | None = None) -> Path:
