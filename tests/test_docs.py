@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli import build_parser
+from pipelines.quality.suites import load_suites
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -142,3 +143,20 @@ def test_the_readme_test_command_is_unchanged():
         "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]' && .venv/bin/pytest"
         in (ROOT / "README.md").read_text()
     )
+
+
+# A validate summary line as the pages show it: "validate run RUN: PASSED; 90 expectations on ...".
+EXPECTATION_COUNT = re.compile(r"validate run \S+: (?:PASSED|FAILED); (\d+) expectations on")
+
+
+def test_every_expectation_count_shown_is_the_suites_count():
+    """A run checks every expectation of expectations/ (a no-op run, 0): a page that shows another
+    count was copied from an older suite."""
+    total = sum(len(suite.data["expectations"]) for suite in load_suites())
+    shown = {
+        (page.name, int(count))
+        for page in PAGES
+        for count in EXPECTATION_COUNT.findall(page.read_text())
+    }
+    assert shown, "no page shows a validate summary line"
+    assert {(name, n) for name, n in shown if n not in (0, total)} == set(), total
