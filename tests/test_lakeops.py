@@ -271,6 +271,8 @@ def test_sql_names_an_unknown_column_in_one_line_and_exits_1(appended):
     assert done.returncode == 1, done.stderr[-2000:]
     line = a100m_line(done.stderr)
     assert "no_such_column" in line and "UNRESOLVED_COLUMN" in line
+    # PySpark's own record of the error (JSON with the Java stack trace) is in the log file only
+    assert "CheckAnalysis" not in done.stderr and '{"ts"' not in done.stderr, done.stderr[:500]
     assert done.stdout == ""
 
 
