@@ -17,7 +17,6 @@ from typing import Any
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import great_expectations as gx  # noqa: E402
-from great_expectations.checkpoint import UpdateDataDocsAction  # noqa: E402
 from great_expectations.core.expectation_suite import ExpectationSuite  # noqa: E402
 from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
@@ -106,7 +105,9 @@ def run_suites(
             gx.Checkpoint(
                 name=f"{suite_file.name}_checkpoint",
                 validation_definitions=[definition],
-                actions=[UpdateDataDocsAction(name="update_data_docs")] if data_docs else [],
+                # no UpdateDataDocsAction: it rebuilds the whole site after every suite (eight
+                # times, each time rendering every result so far); the site is built once below
+                actions=[],
                 result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
             )
         )
@@ -125,6 +126,9 @@ def run_suites(
             suite_file.asset,
             time.monotonic() - suite_started,
         )
+    if data_docs:
+        with phase("data_docs"):
+            context.build_data_docs()
     docs = context.get_docs_sites_urls() if data_docs else []
     return outcomes, (docs[0]["site_url"] if docs else None), str(results_dir)
 
