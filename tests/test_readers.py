@@ -61,6 +61,10 @@ def t3(value: float) -> float:
 def export(lake: str, out: Path, fmt: str, *more: str) -> Path:
     code = main(["export", "--lake", lake, "--format", fmt, "--out", str(out), *more])
     assert code == EXIT_OK, (fmt, more)
+    # only what the format's readers read: no Hadoop checksums or _SUCCESS markers
+    side = [p for p in out.rglob("*") if p.name == "_SUCCESS" or p.name.endswith(".crc")]
+    side = [p for p in side if "_delta_log" not in p.parts or p.name.startswith(".")]
+    assert side == [], side
     return out
 
 

@@ -67,6 +67,7 @@ def staged_output(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
+    remove_side_files(stage)
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
@@ -74,6 +75,21 @@ def staged_output(target: Path) -> Iterator[Path]:
     os.replace(stage, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_side_files(folder: Path) -> list[Path]:
+    """Delete what Hadoop's local file system leaves beside the data (`.name.crc` checksums,
+    `_SUCCESS` markers): readers of a folder of part files (HF `datasets`, DuckDB globs) would
+    take them for data. A Delta table's own `_delta_log/NNN.crc` files are kept."""
+    removed = [
+        path
+        for path in folder.rglob("*")
+        if path.is_file()
+        and (path.name == "_SUCCESS" or (path.name.startswith(".") and path.name.endswith(".crc")))
+    ]
+    for path in removed:
+        path.unlink()
+    return removed
 
 
 def write_manifest(folder: Path, manifest: dict) -> Path:
