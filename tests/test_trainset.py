@@ -21,7 +21,7 @@ from pipelines.ingest.stage import explode
 from pipelines.trainset.options import SelectionError, parse_split
 from pipelines.trainset.output import stream_lines
 from pipelines.trainset.select import split_column
-from tests.conftest import REAL_SAMPLE, require_real_sample
+from tests.conftest import REAL_SAMPLE, ROOT, require_real_sample
 from tests.rawdata import small_tree_video, write_raw
 
 SPLIT = "train=0.6,val=0.2,test=0.2"
@@ -492,6 +492,12 @@ def test_resample_is_deterministic_and_flattens_the_top_actions(
     assert manifest["top_share_corpus"] == pytest.approx(86 / 1195)
     assert manifest["top_share_resampled"] < manifest["top_share_corpus"] / 2
     assert "top-10 actions' share: corpus" in text
+    # the docs quote this run's figures: they cannot go stale
+    quoted = f"{manifest['top_share_corpus']:.1%} to {manifest['top_share_resampled']:.1%}"
+    quoted = quoted.replace("%", " %")
+    for doc in ("docs/trainset.md", "docs/training-sets.md"):
+        prose = " ".join((ROOT / doc).read_text(encoding="utf-8").split())
+        assert "real sample" in prose and quoted in prose, (doc, quoted)
 
     draws = []
     for seed in (5, 5):
