@@ -321,7 +321,12 @@ SINGLE_STAGE = (
 
 def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
     from pipelines.core import progress
-    from pipelines.core.console import attach_log_file, default_log_file, route_query_errors
+    from pipelines.core.console import (
+        attach_log_file,
+        default_log_file,
+        route_query_errors,
+        under_spark_submit,
+    )
     from pipelines.core.session import build_session
 
     settings = settings_from(args)
@@ -342,7 +347,8 @@ def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
         spark = build_session(settings, jvm_output=log_file)
     if args.verbose:
         spark.sparkContext.setLogLevel("INFO")
-    progress.enable()
+    if not under_spark_submit():  # there stderr is merged into stdout: no progress lines
+        progress.enable()
     if args.command in SINGLE_STAGE:
         with progress.stage_progress(spark, args.command):
             return action(spark, settings, args)

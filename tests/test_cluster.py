@@ -4,6 +4,7 @@ spark-submit, and its tables equal those of local mode."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,16 @@ def test_spark_submit_on_a_standalone_cluster_gives_the_local_tables(
     (logs / "submit.log").write_text(done.stdout + done.stderr)
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"master {url}" in done.stdout or "stage explode" in done.stdout
+    # stdout is the summary: Spark's PythonRunner merges the driver's stderr into it, so no log
+    # line (ours or log4j's) and no progress line is written there; the log file has them
+    noise = [
+        line
+        for line in done.stdout.splitlines()
+        if re.match(r"(\d{4}-\d\d-\d\d |\d\d/\d\d/\d\d )\d\d:\d\d:\d\d", line)
+        or re.match(r"(explode|validate|stats)\s*: ", line)
+    ]
+    assert noise == [], noise[:10]
+    assert done.stdout.startswith("explode run "), done.stdout[:2000]
 
     explode(spark, [str(tmp_path / "raw")], str(local_lake))
     for table, drop in (

@@ -1,7 +1,9 @@
 """What reaches the terminal, and the run's log file that holds everything else.
 
 The terminal gets the commands' own lines (summaries on stdout; warnings, errors and one progress
-line per stage on stderr). Every log line, ours at INFO and every library's (Spark's JVM, py4j,
+line per stage on stderr). Under spark-submit, whose PythonRunner merges this process's stderr
+into its stdout, the warnings and progress lines go to the log file only, so stdout stays the
+summary (and an error's one line); the JVM's own log lines are on spark-submit's stderr. Every log line, ours at INFO and every library's (Spark's JVM, py4j,
 Great Expectations, Ivy), goes to the log file, which the command names at the end. `--verbose`
 shows INFO lines of every library on the terminal too.
 """
@@ -9,6 +11,7 @@ shows INFO lines of every library on the terminal too.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -26,6 +29,11 @@ CHATTY_LOGGERS = ("great_expectations", "py4j", "urllib3", "matplotlib", "filelo
 # in one line (lakeops/query.py), so these records go to the log file (and, with --verbose, to the
 # terminal) like any library's INFO line.
 QUERY_ERROR_LOGGERS = ("SQLQueryContextLogger", "DataFrameQueryContextLogger")
+
+
+def under_spark_submit() -> bool:
+    """True when this Python process was launched by spark-submit (it owns the JVM and its conf)."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
 class _ToRoot(logging.Handler):
@@ -54,14 +62,15 @@ def configure_console(verbose: bool = False) -> None:
     for handler in list(root.handlers):
         if getattr(handler, "a100m", False):
             root.removeHandler(handler)
-    console = logging.StreamHandler(sys.stderr)
-    console.a100m = True  # type: ignore[attr-defined]
-    console.setFormatter(logging.Formatter(LOG_FORMAT))
-    if verbose:
-        console.setLevel(logging.INFO)
-    else:
-        console.addFilter(_QuietLibraries())
-    root.addHandler(console)
+    if verbose or not under_spark_submit():
+        console = logging.StreamHandler(sys.stderr)
+        console.a100m = True  # type: ignore[attr-defined]
+        console.setFormatter(logging.Formatter(LOG_FORMAT))
+        if verbose:
+            console.setLevel(logging.INFO)
+        else:
+            console.addFilter(_QuietLibraries())
+        root.addHandler(console)
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)  # Python warnings of libraries go to the log, not the terminal
     for name in CHATTY_LOGGERS:

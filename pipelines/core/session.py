@@ -13,6 +13,7 @@ import pyspark
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
+from pipelines.core.console import under_spark_submit
 from pipelines.core.errors import UsageError
 from pipelines.core.settings import Settings
 
@@ -26,11 +27,6 @@ def delta_coordinates() -> str:
     """Maven coordinates of the Delta JARs matching the installed pyspark and delta-spark."""
     spark_major_minor = ".".join(pyspark.__version__.split(".")[:2])
     return f"io.delta:delta-spark_{spark_major_minor}_2.13:{version('delta-spark')}"
-
-
-def under_spark_submit() -> bool:
-    """True when this Python process was launched by spark-submit (it owns the JVM and its conf)."""
-    return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
 def session_conf(settings: Settings) -> dict[str, str]:
