@@ -293,6 +293,15 @@ def _free_port() -> int:
 def test_serve_answers_a_spark_connect_client(spark, lake_copy):
     lake, port = lake_copy, _free_port()
     expected = read_table(spark, lake, "nodes").count()
+    # docs/lake-and-sql.md's change-feed example: the last commit of videos, found by the client
+    last = table_version(spark, table_path(lake, "videos"))
+    changed = (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", last)
+        .load(table_path(lake, "videos"))
+        .count()
+    )
     server = subprocess.Popen(
         [sys.executable, "-m", "pipelines", "serve", "--lake", lake, "--port", str(port)]
         + SPARK_FLAGS,
@@ -316,13 +325,16 @@ def test_serve_answers_a_spark_connect_client(spark, lake_copy):
             f"spark = SparkSession.builder.remote('sc://127.0.0.1:{port}').getOrCreate()\n"
             "print(spark.sql('SELECT count(*) FROM a100m.segments').first()[0])\n"
             "print(spark.table('a100m.segments').where('level = 0').count())\n"
+            "last = spark.sql('DESCRIBE HISTORY a100m.videos LIMIT 1').first()['version']\n"
+            "print(spark.read.format('delta').option('readChangeFeed', 'true')"
+            ".option('startingVersion', last).table('a100m.videos').count())\n"
             "spark.stop()\n"
         )
         done = subprocess.run(
             [sys.executable, "-c", client], capture_output=True, text=True, timeout=300
         )
         assert done.returncode == 0, done.stderr[-2000:]
-        assert done.stdout.split() == [str(expected), "12"]
+        assert done.stdout.split() == [str(expected), "12", str(changed)]
         assert Path(lake, "_catalog", "metastore_db").is_dir()  # Derby lives in the lake
     finally:
         server.terminate()
