@@ -91,16 +91,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def spark():
     from pipelines.core.session import build_session
     from pipelines.core.settings import load_settings
+    from tests.processes import TEST_SPARK_CONF
 
     settings = load_settings("local").with_overrides(
         master="local[2]",
-        spark_conf={
-            "spark.sql.shuffle.partitions": "2",
-            "spark.default.parallelism": "2",
-            "spark.ui.enabled": "false",
-            "spark.ui.showConsoleProgress": "false",
-            "spark.driver.memory": "3g",
-        },
+        # the session serves the whole run (the children get 1g each)
+        spark_conf={**TEST_SPARK_CONF, "spark.driver.memory": "3g"},
     )
     session = build_session(settings)
     yield session
