@@ -145,3 +145,32 @@ def test_the_report_history_cap_is_a_setting_with_a_default_and_an_integer_varia
     assert load_settings(path=path).report_history_runs == 90
     monkeypatch.setenv("A100M_REPORT_HISTORY_RUNS", "7")
     assert load_settings(path=path).report_history_runs == 7
+
+
+def test_two_first_starts_resolve_the_jars_one_after_the_other(tmp_path, monkeypatch):
+    """On a fresh machine two processes at once (two test workers, two cron jobs) would write
+    Ivy's cache together, and one would read the other's half-written POM: the second waits."""
+    import subprocess
+    import sys
+    import time
+
+    from pipelines.core.session import resolving_alone
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    waiter = (
+        "import time; from pipelines.core.session import resolving_alone\n"
+        "with resolving_alone('io.delta:x:1'): print(time.time())"
+    )
+    with resolving_alone("io.delta:x:1"):
+        other = subprocess.Popen([sys.executable, "-c", waiter], stdout=subprocess.PIPE, text=True)
+        time.sleep(2)
+        assert other.poll() is None  # still waiting for the first start's resolution
+        released = time.time()
+    out, _ = other.communicate(timeout=60)
+    assert other.returncode == 0 and float(out) >= released
+    # another coordinate's resolution does not wait for this one
+    with resolving_alone("io.delta:x:1"):
+        done = subprocess.run(
+            [sys.executable, "-c", waiter.replace("io.delta:x:1", "io.delta:y:2")], timeout=60
+        )
+        assert done.returncode == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -89,6 +91,23 @@ def remember_jars(packages: str, spark: SparkSession) -> None:
         log.info("could not cache the resolved JAR list at %s: %s", target, exc)
 
 
+@contextlib.contextmanager
+def resolving_alone(packages: str):
+    """Hold the lock beside the JAR list while Ivy resolves packages: two first starts at once
+    (two test workers, two cron jobs on a fresh machine) write the same Ivy cache files, and one
+    of them reads the other's half-written POM and fails. The second waits, then finds the list."""
+    lock_path = jar_cache_file(packages).with_suffix(".lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(lock_path, "a")  # noqa: SIM115 - held until the session is up
+    except OSError:  # a read-only home: resolve unguarded, as before
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _launch_gateway(conf: dict[str, str], jvm_output: Path) -> None:
     """Start the JVM with its stdout and stderr (Spark's log4j console, Ivy's report, Python
     workers' stderr) appended to jvm_output instead of the terminal."""
@@ -125,9 +144,18 @@ def build_session(settings: Settings, jvm_output: Path | None = None) -> SparkSe
     then (cached_jars). jvm_output: a file for the JVM's own output (the run's log file)."""
     wanted = session_conf(settings)
     packages = wanted.get("spark.jars.packages")
+    resolving = bool(packages) and not under_spark_submit() and cached_jars(packages) is None
+    guard = resolving_alone(packages) if resolving and packages else contextlib.nullcontext()
+    with guard:
+        return _start(settings, wanted, packages, jvm_output)
+
+
+def _start(
+    settings: Settings, wanted: dict[str, str], packages: str | None, jvm_output: Path | None
+) -> SparkSession:
     resolving = False
     if packages and not under_spark_submit():
-        if (jars := cached_jars(packages)) is not None:
+        if (jars := cached_jars(packages)) is not None:  # found now, or by the start we waited for
             del wanted["spark.jars.packages"]
             wanted["spark.jars"] = jars
         else:
