@@ -14,7 +14,7 @@ from pipelines.core.results import counted
 from pipelines.core.settings import load_settings
 from pipelines.report.alerts import alert_message, post_alert
 from pipelines.report.anomalies import detect
-from pipelines.report.html import render_report_page, verdict_of
+from pipelines.report.html import verdict_of
 from pipelines.report.metrics import COUNT, SHARE, RunPoint, change_text, human
 from pipelines.report.upkeep import SMALL_FILES_MIN, TableUpkeep, age_text, small_file_warning
 from tests.nights import Webhook
@@ -138,34 +138,6 @@ def test_numbers_for_people_and_no_change_when_nothing_changed():
     assert change_text(0.0339, 0.0459, SHARE) == "+1.20 pt"
     assert change_text(80, 88, COUNT) == "+8 (+10.0%)"
     assert change_text(10, 10, COUNT) == "no change"
-
-
-def test_the_page_has_a_trend_chart_per_metric_and_says_no_change():
-    history = [
-        RunPoint(
-            f"run{i}",
-            f"2026-11-2{i}T02:00:00",
-            "report",
-            {"rows.videos": 10.0 * (i + 1), "na_rate": 0.034, "check.tree.one_root": 0.0},
-        )
-        for i in range(3)
-    ]
-    facts = {
-        "run_id": "run2",
-        "created_at": "2026-11-22T02:00:00",
-        "lake": "lake",
-        "verdict": "PASSED",
-        "verdict_class": "pass",
-        "versions": {"videos": 1, "nodes": 1, "transcripts": 1},
-        "row_counts": {"videos": 30, "nodes": 300, "transcripts": 40},
-        "figures": {"videos": 30.0, "na_rate": 0.034, "video_hours": 0.9038888888888889},
-    }
-    html = render_report_page(facts, [], [], {}, history, [], {}, {})
-    assert html.count('<img class="trend"') == 2  # a quiet check gets no chart, just a line
-    assert "1 other check had no unexpected rows in any of the 3 runs" in html
-    assert "<div class='d'>no change</div>" in html and "+10 (+50.0%)" in html
-    assert "0.90 h" not in html and "0.9 h" in html and "3.40%" in html
-    assert "<script" not in html and "http" not in html
 
 
 def test_the_small_file_rule_and_its_warning_line():

@@ -2,13 +2,17 @@
 "N/A" actions, segments four times longer, a broken tree): trends with five points, anomalies
 on the damaged night only, stored in dq_results, failed-row samples, a webhook message per
 report received by a real HTTP server, the documented exit codes, and the pages opened in
-headless Chromium with the network blocked."""
+headless Chromium with the network blocked. On the last night a `validate` runs between the
+night's explode and its report, as cron's `run` does: the last page's cards still compare with
+the previous report, and the browser checks what a new reader tripped over (issue 28, item 1)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 from dataclasses import dataclass
@@ -20,7 +24,9 @@ import pytest
 from pipelines.cli import EXIT_DATA, EXIT_OK, main
 from pipelines.core.console import LOG_FOLDER
 from pipelines.core.lake import read_table
+from pipelines.report.metrics import when
 from tests.nights import Webhook, damage
+from tests.test_report_page import TIME, chart_axes
 
 NIGHTS = 5
 DAMAGED = 3  # 1-based
@@ -83,6 +89,13 @@ def nights(spark, tmp_path_factory) -> Nights:
             if night == DAMAGED:
                 broken = damage(raw, night)
             assert main(["explode", "--input", str(raw), "--lake", lake]) == EXIT_OK
+            if night == NIGHTS:
+                # a run of the night before its report, as `a100m run` is before cron's report:
+                # the new videos are in the history before the report reads them
+                # (it judges the night's new videos, which are clean; --no-quarantine keeps the
+                # damaged night's broken tree in the tables for the report to find)
+                checked = ["validate", "--lake", lake, "--report", str(root / "validation")]
+                assert main([*checked, "--no-quarantine"]) == EXIT_OK
             # the last night's webhook is down: the report says so and its verdict stands
             url = webhook.url if night < NIGHTS else _closed_port_url()
             out_file = root / f"report{night}.txt"
@@ -113,17 +126,19 @@ def nights(spark, tmp_path_factory) -> Nights:
 def test_five_nights_give_five_point_trends_formatted_for_people(nights):
     assert len(nights.folders) == NIGHTS
     history = nights.facts[-1]["history"]
-    assert len(history) == NIGHTS
-    assert [p["run_id"] for p in history] == [f["run_id"] for f in nights.facts]
-    videos = [p["metrics"]["rows.videos"] for p in history]
+    assert [p["command"] for p in history] == ["report"] * (NIGHTS - 1) + ["validate", "report"]
+    reports = [p for p in history if p["command"] == "report"]
+    assert [p["run_id"] for p in reports] == [f["run_id"] for f in nights.facts]
+    videos = [p["metrics"]["rows.videos"] for p in reports]
     assert videos == [VIDEOS_PER_NIGHT * n for n in range(1, NIGHTS + 1)]
+    assert history[-2]["metrics"]["rows.videos"] == videos[-1]  # the validate saw them first
     for metric in TREND_METRICS:
-        assert all(p["metrics"].get(metric) is not None for p in history), metric
+        assert all(p["metrics"].get(metric) is not None for p in reports), metric
     page = (nights.folders[-1] / "index.html").read_text()
     for metric in TREND_METRICS:
         assert f"data-metric='{metric}'" in page, metric
     assert page.count('<img class="trend"') >= len(TREND_METRICS)
-    assert "History at a glance (5 runs)" in page
+    assert f"History at a glance ({NIGHTS + 1} runs)" in page
     # people's numbers: a count with no ".0", a share as a percentage, no float noise
     assert "<div class='v'>40</div>" in page
     assert "0.0339" not in page and "10.0<" not in page
@@ -265,3 +280,74 @@ def test_statistics_page_renders_complete_offline_in_chromium(nights, browser, t
     assert charts.count() >= 5
     assert _broken_images(page) == 0
     assert all(charts.nth(i).bounding_box()["width"] > 200 for i in range(charts.count()))
+
+
+def _card_text(page, metric: str, part: str) -> str:
+    return page.locator(f".trend-card[data-metric='{metric}'] .{part}").first.inner_text()
+
+
+def test_the_last_page_reads_as_a_new_reader_expects_in_chromium(nights, browser, tmp_path):
+    """Issue 28, item 1, on the last night's page: changes since the previous report (not the
+    validate run between), the lake's path in the hints, names people read, value axes from
+    zero, and one time, the report's, with the others folded away."""
+    page, asked = _open_offline(browser, nights.folders[-1] / "index.html", tmp_path / "last.png")
+    assert asked == []
+    last, previous = nights.facts[-1], nights.facts[-2]
+    at = {p["run_id"]: p["at"] for p in last["history"]}
+
+    # 1. against the previous report: the validate before it already counted the new videos
+    change = _card_text(page, "rows.videos", "d")
+    assert change.startswith(f"+{VIDEOS_PER_NIGHT} (+25.0%) since the "), change
+    assert change.endswith(" report") and "no change" not in change
+    baseline = page.locator("#baseline").inner_text()
+    assert f"since the previous report, of {when(at[previous['run_id']])}" in baseline
+    roles = {}  # run id -> what the table of runs says it is to this page
+    for row in page.locator("#runs tr").all()[1:]:
+        cells = row.locator("td")
+        roles[cells.nth(1).inner_text()] = cells.nth(4).inner_text()
+    assert roles[previous["run_id"]] == "previous report" and roles[last["run_id"]] == "this report"
+
+    # 2. the hints paste this lake
+    queries = page.locator("pre.query")
+    assert queries.count() >= 1
+    assert all(
+        f"--lake {nights.lake}" in queries.nth(i).inner_text() for i in range(queries.count())
+    )
+    assert "LAKE" not in page.locator("main").inner_text()
+
+    # 3. names people read: a check's card by what it asks, no card by its metric id
+    assert (
+        _card_text(page, "check.tree.tiles_parent", "k")
+        == "rows breaking: children tile their parent"
+    )
+    cards = page.locator(".trend-card")
+    for i in range(cards.count()):
+        metric = cards.nth(i).get_attribute("data-metric")
+        assert metric not in cards.nth(i).locator(".k").inner_text(), metric
+    assert page.get_by_role("cell", name="hours of video").count() == 1
+
+    # 4. every chart's value axis starts at zero; its time axis is the runs' times of day (one
+    # day in this test), not their positions in the table
+    images = page.locator(".trend-card img.trend")
+    assert images.count() >= len(TREND_METRICS)
+    for i in range(images.count()):
+        src = images.nth(i).get_attribute("src")
+        axes = chart_axes(base64.b64decode(src.split("base64,", 1)[1]))
+        assert axes.zero_on_floor, (i, axes)
+        assert all(re.fullmatch(r"\d{2}:\d{2}", label) for label in axes.x_labels), axes
+
+    # 5. one time on the page for this report, its run's; the others are behind "details"
+    shown = when(at[last["run_id"]])
+    assert page.locator("#report-time").inner_text() == shown
+    visible = page.evaluate(
+        "Array.from(document.querySelector('main').children)"
+        ".filter(e => e.id !== 'runs').map(e => e.innerText).join('\\n')"
+    )
+    assert set(TIME.findall(visible)) == {shown[:19], when(at[previous["run_id"]])[:19]}
+    assert TIME.findall(visible).count(shown[:19]) == 1
+    assert page.title() == f"a100m report {shown}"
+    assert not page.locator("#times table").is_visible()
+    page.locator("#times summary").click()
+    folded = page.locator("#times").inner_text()
+    assert last["run_id"] in folded and nights.folders[-1].name in folded
+    assert when(last["created_at"]) in folded and when(last["stats_computed_at"]) in folded

@@ -146,6 +146,9 @@ def test_report_json_keeps_the_last_runs_but_anomalies_see_the_whole_history(upk
     videos = next(a for a in second["anomalies"] if a["metric"] == "rows.videos")
     assert videos["strategy"] == "rate_of_change" and videos["value"] == 12
     assert "History at a glance (1 run, the last 1 of 2)" in upkept.pages[1]
+    # the cards still compare with the previous report, though the page no longer charts it
+    card = upkept.pages[1].split("data-metric='rows.videos'>")[1].split("<img")[0]
+    assert "<div class='d'>+3 (+33.3%) since the " in card, card
 
 
 def test_the_history_is_read_at_the_committed_snapshot(spark, upkept):

@@ -14,7 +14,9 @@ Metric names (also the keys of the `anomalies` rules in conf/*.yaml):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pipelines.core.html import number
@@ -48,13 +50,15 @@ def unit_of(metric: str) -> str:
     return COUNT
 
 
-def label_of(metric: str) -> str:
-    """What a person calls the metric."""
+def label_of(metric: str, checks: Mapping[str, str] | None = None) -> str:
+    """What a person calls the metric. `checks` maps "suite.check" to the check's description
+    (its suite file's meta): a check's card then says what the rows break, not its id."""
     kind, _, rest = metric.partition(".")
     if kind == "rows":
         return f"rows in {rest}"
     if kind == "check":
-        return f"{rest}: unexpected rows"
+        described = (checks or {}).get(rest)
+        return f"rows breaking: {described}" if described else f"{rest}: unexpected rows"
     if kind == "words":
         return f"mean words, {rest.replace('_', ' ')}"
     if kind == "bucket":
@@ -62,6 +66,13 @@ def label_of(metric: str) -> str:
     return {"na_rate": '"N/A" rate (of annotated nodes)', "duplicate_share": "duplicate share"}.get(
         metric, metric
     )
+
+
+def short_description(description: str) -> str:
+    """A check's description up to its first aside (": ", "; ", " ("), which holds tolerances
+    and counts from the real sample: what fits as a chart's name."""
+    cuts = [i for i in (description.find(m) for m in (": ", "; ", " (")) if i > 0]
+    return description[: min(cuts)] if cuts else description
 
 
 def human(value: float | None, unit: str) -> str:
@@ -90,6 +101,31 @@ def change_text(before: float | None, now: float | None, unit: str) -> str:
         relative = f" ({100 * delta / before:+.1f}%)" if before else ""
         return f"{delta:+,.0f}{relative}"
     return f"{delta:+,.2f}"
+
+
+def moment_of(at: str | None) -> datetime | None:
+    """An ISO time as a naive UTC datetime (the lake's times are UTC), None if it is not one."""
+    try:
+        moment = datetime.fromisoformat((at or "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def when(at: str | None) -> str:
+    """An ISO time (a run's, a report's) as people read it, to the second, in UTC; what is not
+    an ISO time is shown as it is."""
+    moment = moment_of(at)
+    if moment is None:
+        return at or "-"
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def baseline_of(history: list[RunPoint], run_id: str | None) -> RunPoint | None:
+    """The history point of the run of the previous report: what the page's changes are
+    measured against. Not the previous run: a night's `run` lands the new videos before the
+    `report` reads them, so against the run before it every change would be "no change"."""
+    return next((p for p in history if run_id and p.run_id == run_id), None)
 
 
 def changed(before: float | None, now: float | None, unit: str) -> bool:

@@ -17,14 +17,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from pipelines.core.lake import read_table, write_text_atomic
+from pipelines.core.lake import read_table, table_path, write_text_atomic
 from pipelines.core.layout import SMALL_FILE_BYTES, format_bytes
+from pipelines.core.resources import files_with_suffix, project_folder
 from pipelines.core.results import ValidationResult, counted
 from pipelines.core.runs import committed_snapshot
 from pipelines.core.settings import REPORT_HISTORY_RUNS
@@ -38,7 +40,7 @@ from pipelines.report.history import (
     stored_anomalies,
 )
 from pipelines.report.html import render_index, render_report_page, verdict_of
-from pipelines.report.metrics import RunPoint, as_dict
+from pipelines.report.metrics import RunPoint, as_dict, baseline_of, short_description
 from pipelines.report.upkeep import (
     SMALL_FILES_MIN,
     TableUpkeep,
@@ -139,14 +141,15 @@ def write_report(
         spark, lake, validation.versions.get("nodes"), validation.lake_outcomes
     )
     upkeep = lake_upkeep(spark, lake)
-    upkeep_warnings = [small_file_warning(t, lake) for t in upkeep if t.small_files]
+    upkeep_warnings = [small_file_warning(t, lake_shown(lake)) for t in upkeep if t.small_files]
     verdict, verdict_class = verdict_of(
         len(validation.lake_failed), len(anomalies), sum(a.severity == FAIL for a in anomalies)
     )
     facts = {
         "run_id": run_id,
         "created_at": datetime.now(UTC).isoformat(),
-        "lake": lake,
+        "stats_computed_at": stats_doc.get("computed_at"),
+        "lake": lake_shown(lake),
         # The lake as it stands: merged over the validations since the last full one.
         "passed": not validation.lake_failed,
         "failed_checks": len(validation.lake_failed),
@@ -188,6 +191,10 @@ def write_report(
         anomalies,
         anomalous_runs,
         samples,
+        # from the whole history: the previous report may be older than the runs the page keeps
+        baseline_of(full_history, previous_run),
+        check_descriptions(),
+        folder.name,
     )
     page_path = write_text_atomic(folder / "index.html", page)
     index = write_text_atomic(root / "index.html", render_index(_all_reports(root)))
@@ -222,6 +229,27 @@ def write_report(
         result.alert_problem = post_alert(alert_webhook, message)
         result.alerted = result.alert_problem is None
     return result
+
+
+def lake_shown(lake: str) -> str:
+    """The lake as the page shows it and its hints paste it: a local lake given as a relative
+    path made absolute (the path table_path() gives its tables), so the commands work from any
+    folder; a URI as it is."""
+    return table_path(lake, "").rstrip("/") or lake
+
+
+def check_descriptions(folder: Traversable | None = None) -> dict[str, str]:
+    """ "suite.check" -> what the check asks (its short description), from the suite files (expectations/*.json), so the
+    page names a check's chart by its meaning. Read as JSON here: a stage imports no other
+    stage (quality/suites.py), and the descriptions are all the report needs of them."""
+    found = {}
+    for path in files_with_suffix(folder or project_folder("expectations"), ".json"):
+        suite = json.loads(path.read_text())
+        for e in suite.get("expectations", []):
+            meta = e.get("meta") or {}
+            if meta.get("id") and meta.get("description"):
+                found[f"{suite['name']}.{meta['id']}"] = short_description(meta["description"])
+    return found
 
 
 KEY_FIGURES = ("videos", "nodes", "leaves", "gpt_nodes", "actions", "na_rate", "video_hours")
