@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,6 +16,16 @@ from pipelines.core.raw import RAW_ARROW_SCHEMA
 from pipelines.core.records import nest
 from pipelines.ingest.stage import explode
 from tests.conftest import REAL_SAMPLE_JSON, require_real_sample
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_sample_run() -> list[str]:
+    """The lines README shows of a run on the real sample ("Your own copy of the dataset")."""
+    section = README.read_text().split("## Your own copy of the dataset", 1)[1]
+    block = section.split("```\n", 2)[1]
+    assert block.startswith("$ a100m run --input "), block[:80]
+    return block.splitlines()
 
 
 def _nested_back(spark, lake) -> pa.Table:
@@ -46,6 +58,34 @@ def test_row_counts_of_the_real_sample(spark, sample_lake, real_sample):
     }
     assert read_table(spark, lake, "nodes").count() == 4480
     assert read_table(spark, lake, "transcripts").count() == 1126
+
+
+def test_the_readme_shows_what_a_run_on_the_real_sample_writes(spark, sample_lake):
+    """README's figures for the sample come from a run: an older explode or another sample would
+    not give them."""
+    lake, result = sample_lake
+    lines = readme_sample_run()
+    written = {
+        m["table"]: int(m["rows"])
+        for line in lines
+        if (m := re.fullmatch(r"  (?P<table>\w+) +\+ +(?P<rows>\d+) rows  -> version 1", line))
+        and m["table"] in result.rows_written
+    }
+    assert written == result.rows_written
+    raw_rows = re.search(r"(\d+) raw rows", lines[1])
+    assert raw_rows and int(raw_rows[1]) == 10
+    figures = next(line for line in lines if " leaves, " in line)
+    nodes = read_table(spark, lake, "nodes")
+    counted = {
+        "videos": read_table(spark, lake, "videos").count(),
+        "nodes": nodes.count(),
+        "leaves": nodes.where("is_leaf").count(),
+        "annotated": nodes.where("has_gpt").count(),
+    }
+    shown = {name: int(n.replace(",", "")) for n, name in re.findall(r"(\d[\d,]*) (\w+)", figures)}
+    assert {k: shown[k] for k in counted} == counted, figures
+    na = re.search(r"N/A (\d+) ", figures)
+    assert na and int(na[1]) == nodes.where("action_brief = 'N/A'").count()
 
 
 def test_real_sample_nests_back_exactly(spark, sample_lake, real_sample):

@@ -20,6 +20,7 @@ from pipelines.quality.rules import CHECK_PREFIX, RULES, WARN
 from pipelines.quality.suites import load_suites
 from pipelines.quality.validate import build_frames, validate
 from pipelines.synth import BROKEN_RULES, generate
+from tests.test_real_sample import readme_sample_run
 
 # What each injected fault must make each fail-severity rule flag, per injection: the generator
 # declares it (pipelines/synth/faults.py), by the registry's rule names. "affected" means
@@ -213,6 +214,9 @@ def test_the_real_sample_passes_with_the_duration_quirk_at_warn_level(
     assert code == EXIT_OK
     assert "note [warn] temporal.end_within_video_duration              55 rows" in out
     assert "note [warn] temporal.end_within_video_duration_1s           36 rows" in out
+    # README's run on the sample shows these lines: they are this run's
+    shown = [line for line in readme_sample_run() if "note [warn]" in line or "e.g. " in line]
+    assert len(shown) == 4 and all(line in out.splitlines() for line in shown), shown
     assert read_table(spark, lake, "nodes").count() == 4480  # nothing quarantined
 
 
