@@ -7,19 +7,28 @@ log, the validation history (dq_results), the statistics history (stats_*) and `
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import from_arrow_schema, from_arrow_type
 
 from pipelines.core.raw import NODE, RAW_ARROW_SCHEMA
 from pipelines.core.tables import DURATION_BUCKETS
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 # ---------------------------------------------------------------------------------------------
 # Raw rows, as Spark reads them
 # ---------------------------------------------------------------------------------------------
 
 RAW_SCHEMA: T.StructType = from_arrow_schema(RAW_ARROW_SCHEMA)
-NODE_TYPE: T.StructType = from_arrow_type(NODE)
-TRANSCRIPT_TYPE: T.ArrayType = RAW_SCHEMA["metadata"].dataType["transcript"].dataType
+# from_arrow_type returns a StructType for NODE, a pyarrow struct; metadata is a struct whose
+# transcript is a list
+NODE_TYPE: T.StructType = cast(T.StructType, from_arrow_type(NODE))
+TRANSCRIPT_TYPE: T.ArrayType = cast(
+    T.ArrayType, cast(T.StructType, RAW_SCHEMA["metadata"].dataType)["transcript"].dataType
+)
 
 # Columns that tell where a raw record came from; added at read time, never part of the input.
 SOURCE_FILE = "source_file"
@@ -331,7 +340,7 @@ JOURNAL_SCHEMA = T.StructType(
 )
 
 
-def arrow_schema(schema: T.StructType):
+def arrow_schema(schema: T.StructType) -> pa.Schema:
     """The contract as a pyarrow schema, nullability kept (delta-rs writes the journal with it)."""
     from pyspark.sql.pandas.types import to_arrow_schema
 

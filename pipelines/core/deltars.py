@@ -67,7 +67,7 @@ def last_commit(folder: Path) -> tuple[int, dict[str, Any]]:
     return int(commit["version"]), dict(commit.get("operationMetrics") or {})
 
 
-def logged_files(folder: Path) -> set[tuple[str, int, int]]:
+def logged_files(folder: Path) -> set[tuple[str, int, int | None]]:
     """(source_file, size_bytes, modified_at in ms since the epoch) of every row of the ingest
     log, as ingest.stage.logged_files reads them through Spark (unix_millis truncates)."""
     import pyarrow as pa
@@ -77,7 +77,7 @@ def logged_files(folder: Path) -> set[tuple[str, int, int]]:
         columns=["source_file", "size_bytes", "modified_at"]
     )
     stamps = table["modified_at"].cast(pa.timestamp("us", "UTC")).cast(pa.int64()).to_pylist()
-    millis = [None if us is None else us // 1000 for us in stamps]
+    millis: list[int | None] = [None if us is None else us // 1000 for us in stamps]
     return set(
         zip(table["source_file"].to_pylist(), table["size_bytes"].to_pylist(), millis, strict=True)
     )
@@ -97,7 +97,11 @@ def append_rows(folder: Path, rows: list[dict[str, Any]], schema: Any, user_meta
 
 
 def append_row(
-    folder: Path, row: dict[str, Any], schema: Any, user_metadata: str, configuration: dict
+    folder: Path,
+    row: dict[str, Any],
+    schema: Any,
+    user_metadata: str,
+    configuration: dict[str, str],
 ) -> None:
     """Commit one row (a blind append) with userMetadata; configuration applies when the
     commit creates the table. schema: the table's pyarrow schema."""

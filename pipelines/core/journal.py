@@ -24,9 +24,11 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from delta.tables import DeltaTable
 from pyspark.sql import Column, SparkSession
@@ -75,7 +77,7 @@ class LakeState:
     since: str | None = None
     expires: str | None = None
     # "<run id>/<stage>" -> {run_id, stage, command, host, pid, started, before: {table: v}}
-    open: dict[str, dict] = field(default_factory=dict)
+    open: dict[str, dict[str, Any]] = field(default_factory=dict)
     # table -> the version the last committed stage that wrote it left
     committed: dict[str, int] = field(default_factory=dict)
 
@@ -209,11 +211,11 @@ def append_row(
         "epoch": F.lit(state.epoch),
         "expires_at": F.lit(state.expires_at),
     }
-    row = spark.range(1).select(
+    frame = spark.range(1).select(
         *[values[f.name].cast(f.dataType).alias(f.name) for f in JOURNAL_SCHEMA.fields]
     )
     (
-        row.write.format("delta")
+        frame.write.format("delta")
         .mode("append")
         .option("userMetadata", json.dumps(asdict(state), sort_keys=True))
         .option("delta.checkpointInterval", JOURNAL_CHECKPOINT_INTERVAL)  # on creation
@@ -257,7 +259,7 @@ def roll_back_tables(spark: SparkSession, lake: str, versions_before: dict[str, 
     return changed
 
 
-def recovery_line(stage: dict, changed: list[str]) -> str:
+def recovery_line(stage: dict[str, Any], changed: list[str]) -> str:
     return (
         f"recovered the lake: rolled back {stage['stage']} of run {stage['run_id']} "
         f"({stage.get('command') or '?'} on {stage.get('host')}, pid {stage.get('pid')}, "
@@ -280,7 +282,9 @@ def committed_versions(
 
 
 def versions_to_read(
-    state: LakeState, tables: list[str] | tuple[str, ...], latest_version
+    state: LakeState,
+    tables: list[str] | tuple[str, ...],
+    latest_version: Callable[[str], int | None],
 ) -> dict[str, int | None]:
     """committed_versions from a journal state; latest_version(table) for tables it does not
     name."""
@@ -312,7 +316,9 @@ def outside_commits(
 
 
 def commits_outside(
-    state: LakeState, tables: list[str] | tuple[str, ...], latest_version
+    state: LakeState,
+    tables: list[str] | tuple[str, ...],
+    latest_version: Callable[[str], int | None],
 ) -> dict[str, tuple[int, int]]:
     """outside_commits from a journal state; latest_version(table) gives each table's newest."""
     writing = {t for stage in state.open.values() for t in stage["before"]}

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -71,10 +72,12 @@ def table_version(spark: SparkSession, path: str) -> int | None:
         return None if commit == _NO_TABLE else commit[0]
     if not DeltaTable.isDeltaTable(spark, path):
         return None
-    return int(DeltaTable.forPath(spark, path).history(1).select("version").first()[0])
+    newest = DeltaTable.forPath(spark, path).history(1).select("version").first()
+    assert newest is not None  # a Delta table's history holds at least its version 0
+    return int(newest[0])
 
 
-_NO_TABLE = (-1, {})
+_NO_TABLE: tuple[int, dict[str, Any]] = (-1, {})
 
 
 def _delta_rs_root(path: str) -> Path | None:
@@ -82,7 +85,7 @@ def _delta_rs_root(path: str) -> Path | None:
     return deltars.local_root(path)
 
 
-def _python_rows(rows: list[tuple], schema: T.StructType) -> list[dict]:
+def _python_rows(rows: list[tuple[Any, ...]], schema: T.StructType) -> list[dict[str, Any]]:
     """Rows as createDataFrame takes them, as dicts for pyarrow. A naive datetime is local
     time, as Spark reads it; pyarrow would read it as UTC, so it is made aware first."""
     names = schema.names
@@ -98,7 +101,7 @@ def _python_rows(rows: list[tuple], schema: T.StructType) -> list[dict]:
     return out
 
 
-def _last_commit_without_spark(path: str) -> tuple[int, dict] | None:
+def _last_commit_without_spark(path: str) -> tuple[int, dict[str, Any]] | None:
     """(version, operation metrics) of a local table's last commit by delta-rs; (-1, {}) where
     there is no table; None where delta-rs cannot say (a remote path, a feature it does not
     read): then Spark is asked."""
@@ -139,9 +142,15 @@ def java_message(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
 
 
+def spark_jvm(spark: SparkSession) -> Any:
+    """The session's Py4J view of the JVM (pyspark types it Optional: None only before a
+    SparkContext starts, and a SparkSession always has one)."""
+    return cast(Any, spark.sparkContext._jvm)
+
+
 def check_lake_root(spark: SparkSession, lake: str) -> None:
     """Refuse, in one line, a lake root that is a regular file."""
-    jvm = spark.sparkContext._jvm
+    jvm = spark_jvm(spark)
     root = jvm.org.apache.hadoop.fs.Path(table_path(lake, "").rstrip("/"))
     fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     if fs.exists(root) and not fs.getFileStatus(root).isDirectory():
@@ -175,7 +184,9 @@ class LakeWrite:
         """Append df to the table (created on first use); return (version, rows added)."""
         return self._write(table, df, schema, "append")
 
-    def append_rows(self, table: str, rows: list[tuple], schema: T.StructType) -> tuple[int, int]:
+    def append_rows(
+        self, table: str, rows: list[tuple[Any, ...]], schema: T.StructType
+    ) -> tuple[int, int]:
         """Append a few rows built in Python (statistics, check results, the ingest log): on a
         local lake committed by delta-rs, with no Spark job (a commit of milliseconds where
         Spark's is seconds); elsewhere as a DataFrame through Spark. Same table, same commit
@@ -247,11 +258,12 @@ class LakeWrite:
         self.written[table] = version
         return version, int(metrics.get("numOutputRows", 0))
 
-    def _last_commit(self, path: str) -> tuple[int, dict]:
+    def _last_commit(self, path: str) -> tuple[int, dict[str, Any]]:
         """(version, operation metrics) of the table's newest commit."""
         if (commit := _last_commit_without_spark(path)) not in (None, _NO_TABLE):
             return commit
         last = DeltaTable.forPath(self.spark, path).history(1).first()
+        assert last is not None  # the table exists: its history holds at least its version 0
         return int(last["version"]), dict(last["operationMetrics"] or {})
 
     def delete_videos(self, table: str, video_uids: DataFrame) -> tuple[int, int]:
@@ -316,7 +328,7 @@ def contract_mismatch(
 
 
 def delete_path(spark: SparkSession, path: str) -> None:
-    jvm = spark.sparkContext._jvm
+    jvm = spark_jvm(spark)
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
     fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     if fs.exists(hadoop_path):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
 
-from pipelines.core.lake import table_path
+from pipelines.core.lake import spark_jvm, table_path
 from pipelines.core.runs import lake_tables
 
 CDF_PROPERTY = "delta.enableChangeDataFeed"
@@ -41,6 +41,7 @@ def data_tables(spark: SparkSession, lake: str) -> list[str]:
 def table_layout(spark: SparkSession, lake: str, table: str) -> TableLayout:
     """The table's files, size, clustering and properties at its latest version."""
     detail = spark.sql(f"DESCRIBE DETAIL delta.`{table_path(lake, table)}`").first()
+    assert detail is not None  # DESCRIBE DETAIL returns one row (or raises: no such table)
     return TableLayout(
         table=table,
         files=int(detail["numFiles"] or 0),
@@ -61,7 +62,7 @@ def file_sizes(spark: SparkSession, lake: str, table: str, version: int) -> list
     )
     if not files:
         return []
-    hadoop = spark.sparkContext._jvm.org.apache.hadoop.fs.Path
+    hadoop = spark_jvm(spark).org.apache.hadoop.fs.Path
     fs = hadoop(files[0]).getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     return [int(fs.getFileStatus(hadoop(uri)).getLen()) for uri in files]
 

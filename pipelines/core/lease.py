@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -130,13 +131,15 @@ class Lease:
 
     # -- one step ----------------------------------------------------------------------------
 
-    def _step(self, base: LakeState, row_state: str, stage: str, run_id: str, **row) -> LakeState:
+    def _step(
+        self, base: LakeState, row_state: str, stage: str, run_id: str, **row: Any
+    ) -> LakeState:
         """Commit the next step from base; return the new state, or raise LeaseLost."""
         with PROTOCOL_CLOCK.timing(step=True):
             return self._commit_step(base, row_state, stage, run_id, **row)
 
     def _commit_step(
-        self, base: LakeState, row_state: str, stage: str, run_id: str, **row
+        self, base: LakeState, row_state: str, stage: str, run_id: str, **row: Any
     ) -> LakeState:
         expires = utc_now() + timedelta(seconds=self.seconds)
         step = replace(base, epoch=base.epoch + 1, by=f"{self.run_id}#{base.epoch + 1}")
@@ -229,6 +232,7 @@ class Lease:
 
     def renew(self) -> None:
         with self._lock:
+            assert self.state is not None  # renewing starts once try_acquire took the lease
             self.state = self._step(self.state, RENEWED, LEASE_STAGE, self.run_id)
 
     def release(self) -> None:
@@ -292,6 +296,7 @@ class Lease:
             "before": before,
         }
         with self._lock:
+            assert self.state is not None  # hold_lake yields the lease once it is taken
             base = replace(self.state, open={**self.state.open, f"{self.run_id}/{stage}": opened})
             self.state = self._step(base, STARTED, stage, self.run_id, versions_before=before)
 
@@ -307,6 +312,7 @@ class Lease:
         if committed is not None:
             self.check_held()
         with self._lock:
+            assert self.state is not None  # hold_lake yields the lease once it is taken
             still_open = {k: v for k, v in self.state.open.items() if k != f"{run_id}/{stage}"}
             base = replace(
                 self.state,
@@ -325,6 +331,7 @@ class Lease:
     def recover(self) -> list[str]:
         """Roll back every stage a dead run left open, newest first; one line each."""
         lines = []
+        assert self.state is not None  # on_acquired runs once the lease is taken
         opened = sorted(self.state.open.values(), key=lambda s: s["started"], reverse=True)
         for stage in opened:
             changed = roll_back_tables(self.spark, self.lake, stage["before"])

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import TextIO, cast
 
 from pyspark.sql import SparkSession
 
@@ -127,7 +127,8 @@ def stage_progress(spark: SparkSession, stage: str) -> Iterator[None]:
     finally:
         stop.set()
         watcher.join(timeout=5)
-        context.setLocalProperty("spark.jobGroup.id", previous_group)
+        # None unsets the property (pyspark documents it; its annotation says str)
+        context.setLocalProperty("spark.jobGroup.id", cast(str, previous_group))
         try:
             done, total = counter.poll()
         except Exception:

@@ -97,12 +97,12 @@ class ValidationResult:
                 lines.append(f"       e.g. {o.examples[0][:110]}")
         if self.quarantined_videos:
             lines.append(f"  quarantined {self.quarantined_videos} videos in this run:")
-            for reason, count in sorted(self.quarantined_by_reason.items()):
-                lines.append(f"    {count:>8} videos  {reason}")
+            for reason, videos in sorted(self.quarantined_by_reason.items()):
+                lines.append(f"    {videos:>8} videos  {reason}")
         if self.quarantine_total_by_reason:
             lines.append("  quarantine table, records per reason (all runs):")
-            for reason, count in sorted(self.quarantine_total_by_reason.items()):
-                lines.append(f"    {count:>8}  {reason}")
+            for reason, records in sorted(self.quarantine_total_by_reason.items()):
+                lines.append(f"    {records:>8}  {reason}")
         if self.data_docs:
             lines.append(f"  Data Docs: {self.data_docs}")
         return "\n".join(lines)

@@ -22,7 +22,7 @@ from pyspark.sql import SparkSession
 
 from pipelines.core import journal
 from pipelines.core.errors import MissingTableError
-from pipelines.core.lake import LakeWrite, check_lake_root, table_path, table_version
+from pipelines.core.lake import LakeWrite, check_lake_root, spark_jvm, table_path, table_version
 from pipelines.core.lease import PROTOCOL_CLOCK, Lease, hold_lake
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def committed_snapshot(
 def lake_tables(spark: SparkSession, lake: str) -> list[str]:
     """The Delta tables under the lake root (the journal and lease included), by name."""
     check_lake_root(spark, lake)
-    jvm = spark.sparkContext._jvm
+    jvm = spark_jvm(spark)
     root = jvm.org.apache.hadoop.fs.Path(table_path(lake, "").rstrip("/"))
     fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     if not fs.exists(root):

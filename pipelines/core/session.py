@@ -8,8 +8,10 @@ import hashlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any, cast
 
 import pyspark
 from pyspark import SparkConf, SparkContext
@@ -92,7 +94,7 @@ def remember_jars(packages: str, spark: SparkSession) -> None:
 
 
 @contextlib.contextmanager
-def resolving_alone(packages: str):
+def resolving_alone(packages: str) -> Iterator[None]:
     """Hold the lock beside the JAR list while Ivy resolves packages: two first starts at once
     (two test workers, two cron jobs on a fresh machine) write the same Ivy cache files, and one
     of them reads the other's half-written POM and fails. The second waits, then finds the list."""
@@ -118,7 +120,8 @@ def _launch_gateway(conf: dict[str, str], jvm_output: Path) -> None:
             return
         jvm_output.parent.mkdir(parents=True, exist_ok=True)
         with open(jvm_output, "ab") as sink:
-            gateway = launch_gateway(
+            # pyspark leaves launch_gateway unannotated
+            gateway = cast(Any, launch_gateway)(
                 SparkConf(loadDefaults=False).setAll(list(conf.items())),
                 popen_kwargs={"stdout": sink, "stderr": sink},
             )
@@ -144,7 +147,7 @@ def build_session(settings: Settings, jvm_output: Path | None = None) -> SparkSe
     then (cached_jars). jvm_output: a file for the JVM's own output (the run's log file)."""
     wanted = session_conf(settings)
     packages = wanted.get("spark.jars.packages")
-    resolving = bool(packages) and not under_spark_submit() and cached_jars(packages) is None
+    resolving = bool(packages and not under_spark_submit() and cached_jars(packages) is None)
     guard = resolving_alone(packages) if resolving and packages else contextlib.nullcontext()
     with guard:
         return _start(settings, wanted, packages, jvm_output)
@@ -190,6 +193,7 @@ def _start(
             ) from exc
         raise
     if resolving:
+        assert packages  # resolving is only set when packages is given
         remember_jars(packages, spark)
     spark.sparkContext.setLogLevel(settings.log_level)
     return spark

@@ -30,7 +30,8 @@ def tree_figure(tree: VideoTree, width: float = 14.0) -> Figure:
     # Neighbours on a lane alternate between the level's colour and a darker shade, so that
     # bars narrower than a white edge (thousands on a lane) still show where they meet.
     thin = len(tree.nodes) > 2000
-    shade, seen = [], {}
+    shade: list[str] = []
+    seen: dict[int, int] = {}
     for r in rows:  # the nodes are ordered by (level, start)
         k = seen[r] = seen.get(r, -1) + 1
         base = LEVEL_COLOURS[r % len(LEVEL_COLOURS)]

@@ -87,8 +87,8 @@ def read_trees(
         if uid in node_rows
     }
     missing = [uid for uid in uids if uid not in trees]
-    if missing and versions.get("quarantine") is not None:
-        trees.update(quarantined_trees(spark, lake, missing, versions["quarantine"]))
+    if missing and (quarantine := versions.get("quarantine")) is not None:
+        trees.update(quarantined_trees(spark, lake, missing, quarantine))
     return trees
 
 

@@ -79,7 +79,7 @@ class ExplodeResult:
         return "\n".join(lines)
 
 
-def logged_files(spark: SparkSession, lake: str) -> set[tuple[str, int, int]]:
+def logged_files(spark: SparkSession, lake: str) -> set[tuple[str, int, int | None]]:
     """(URI, size, modification time in ms) of every file in the ingest log: read by delta-rs
     on a local lake (an explode with nothing new then runs no Spark job before it knows it)."""
     if table_version(spark, table_path(lake, "ingest_log")) is None:
