@@ -58,3 +58,16 @@ def test_usage_errors_exit_2():
         text=True,
     )
     assert done.returncode == 2 and "known environments" in done.stderr
+
+
+def test_ci_checks_lint_format_and_types_before_the_tests():
+    """A finding fails CI (set -e) before the tests' half hour, not after it."""
+    import tomllib
+
+    lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert "set -euo pipefail" in lines
+    marker = lines.index("# The test command, exactly as README.md gives it:")
+    for check in (".venv/bin/ruff check .", ".venv/bin/ruff format --check .", ".venv/bin/mypy"):
+        assert check in lines[:marker], check
+    mypy = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert mypy["strict"] is True and "pipelines/core" in mypy["files"]
