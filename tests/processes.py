@@ -3,13 +3,8 @@
 # One place for the tests' Spark settings: the shared session (conftest) and every `a100m` child
 # process (SPARK_FLAGS) use these.
 TEST_SPARK_CONF = {
-    # One partition for tables of tens of rows: each task is scheduled, serialised and run, so
-    # two of them cost more than one, and Delta's snapshot state (50 partitions by default) is
-    # rebuilt at every new table version. Measured on 10 videos: warm validate 10.2 -> 9.2 s,
-    # stats 10.2 -> 9.3 s, a cold explode 15.3 -> 13.9 s.
-    "spark.sql.shuffle.partitions": "1",
-    "spark.default.parallelism": "1",
-    "spark.databricks.delta.snapshotPartitions": "1",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.driver.memory": "1g",

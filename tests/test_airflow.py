@@ -58,11 +58,6 @@ SPARK_DEFAULTS = {
     "spark.locality.wait": "0s",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    # Tens of rows a night: interpreted evaluation, as the other tests (tests/processes.py) and
-    # for the same reason (no Java compiled per plan, in four cold drivers and their executors).
-    # The cluster test (tests/test_cluster.py) keeps code generation on.
-    "spark.sql.codegen.wholeStage": "false",
-    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
 
 
