@@ -26,7 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from pipelines.core.contracts import STATS_TABLES
 from pipelines.core.errors import MissingTableError
-from pipelines.core.journal import outside_commits, snapshot_without_spark
+from pipelines.core.journal import outside_commit_note, outside_commits, snapshot_without_spark
 from pipelines.core.lake import read_table
 from pipelines.core.results import ValidationResult
 from pipelines.core.runs import committed_snapshot, lake_run, lake_tables, new_run_id
@@ -172,15 +172,7 @@ class Lake:
             )
         versions, outside = found
         for table, (committed, latest) in sorted(outside.items()):
-            log.warning(
-                "table %s has versions %d..%d made outside the pipeline; a100m reads version %d "
-                "until one of its stages writes %s (docs/operations.md)",
-                table,
-                committed + 1,
-                latest,
-                committed,
-                table,
-            )
+            log.warning("%s", outside_commit_note(table, committed, latest))
         return versions
 
     def table(self, name: str) -> DataFrame:

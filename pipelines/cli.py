@@ -476,14 +476,11 @@ def _print_snapshot(
 ) -> None:
     import json
 
+    from pipelines.core.journal import outside_commit_note
+
     print(json.dumps(snapshot, indent=2, sort_keys=True))
     for table, (committed, latest) in sorted(outside.items()):
-        print(
-            f"a100m snapshot: table {table} has versions {committed + 1}..{latest} made outside "
-            f"the pipeline; a100m reads version {committed} until one of its stages writes "
-            f"{table} (docs/operations.md)",
-            file=sys.stderr,
-        )
+        print(f"a100m snapshot: {outside_commit_note(table, committed, latest)}", file=sys.stderr)
 
 
 def cmd_select(spark, settings: Settings, args: argparse.Namespace) -> int:

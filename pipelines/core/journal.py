@@ -303,6 +303,14 @@ def versions_to_read(
     return result
 
 
+def outside_commit_note(table: str, committed: int, latest: int) -> str:
+    """What a reader is told of a table's commits made outside the pipeline (outside_commits)."""
+    return (
+        f"table {table} has versions {committed + 1}..{latest} made outside the pipeline; a100m "
+        f"reads version {committed} until one of its stages writes {table} (docs/operations.md)"
+    )
+
+
 def outside_commits(
     spark: SparkSession, lake: str, tables: list[str] | tuple[str, ...]
 ) -> dict[str, tuple[int, int]]:
