@@ -8,9 +8,9 @@ import json
 import pytest
 from pyspark.sql import types as T
 
+from pipelines.core.severity import Severity
 from pipelines.quality.rules import (
     CHECK_ASSETS,
-    FAIL,
     NODE_CHECKS,
     RULES,
     RULES_BY_NAME,
@@ -18,7 +18,6 @@ from pipelines.quality.rules import (
     VIDEO_CHECKS,
 )
 from pipelines.quality.suites import (
-    GX_SEVERITY,
     KEYS_CHECKED_BY_RULES,
     SCHEMA_SUITE_TABLES,
     expectations_dir,
@@ -169,7 +168,7 @@ def test_every_table_key_is_checked_once_by_its_schema_suite_or_by_a_fail_rule()
         ]
         if table in KEYS_CHECKED_BY_RULES:
             rule = RULES_BY_NAME[KEYS_CHECKED_BY_RULES[table]]
-            assert key_checks == [] and rule.severity == FAIL and rule.asset == NODE_CHECKS
+            assert key_checks == [] and rule.severity is Severity.FAIL and rule.asset == NODE_CHECKS
         else:
             assert len(key_checks) == 1
 
@@ -185,7 +184,7 @@ def test_each_rule_is_one_expectation_of_its_severity_and_mostly():
     for rule in RULES:
         asset, expectation = by_id[rule.name]
         assert asset == rule.asset
-        assert expectation["severity"] == GX_SEVERITY[rule.severity]
+        assert expectation["severity"] == rule.severity.gx
         assert expectation["kwargs"].get("mostly") == rule.mostly
         assert expectation["kwargs"]["column"] == rule.column
 
@@ -193,7 +192,19 @@ def test_each_rule_is_one_expectation_of_its_severity_and_mostly():
 def test_the_generator_breaks_rules_by_their_registry_names():
     named = {rule for broken in BROKEN_RULES.values() for rule in broken}
     assert named <= set(RULES_BY_NAME)
-    assert all(RULES_BY_NAME[name].severity == FAIL for name in named)
+    assert all(RULES_BY_NAME[name].severity is Severity.FAIL for name in named)
+
+
+def test_a_severity_is_its_text_and_great_expectations_names_it():
+    assert [str(s) for s in Severity] == ["warn", "fail"]
+    assert (Severity.FAIL.gx, Severity.WARN.gx) == ("critical", "warning")
+    assert [Severity.of_gx(name) for name in ("critical", "warning", "info")] == [
+        Severity.FAIL,
+        Severity.WARN,
+        Severity.WARN,
+    ]
+    assert json.dumps({"severity": Severity.FAIL}) == '{"severity": "fail"}'
+    assert type(Severity.FAIL.value) is str  # what a row built in Python holds
 
 
 def test_a_suite_change_changes_its_content_hash(tmp_path):

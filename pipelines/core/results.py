@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FAIL_SEVERITY = "critical"  # Great Expectations' name for the project's fail severity
+from pipelines.core.severity import Severity
 
 
 def counted(count: int, noun: str, plural: str | None = None) -> str:
@@ -20,7 +20,7 @@ class CheckOutcome:
     check_id: str
     expectation: str
     column: str | None
-    severity: str
+    severity: str  # Great Expectations' name (critical, warning); `level` is the project's
     success: bool
     observed_value: str | None
     element_count: int | None
@@ -32,8 +32,8 @@ class CheckOutcome:
     kept_unexpected_count: int | None = None
 
     @property
-    def level(self) -> str:
-        return "fail" if self.severity == FAIL_SEVERITY else "warn"
+    def level(self) -> Severity:
+        return Severity.of_gx(self.severity)
 
 
 @dataclass
@@ -58,11 +58,11 @@ class ValidationResult:
     def failed(self) -> list[CheckOutcome]:
         """This run's failed fail-severity checks; the lake's when it checked nothing."""
         judged = self.outcomes if self.outcomes else self.lake_outcomes
-        return [o for o in judged if not o.success and o.severity == FAIL_SEVERITY]
+        return [o for o in judged if not o.success and o.level is Severity.FAIL]
 
     @property
     def lake_failed(self) -> list[CheckOutcome]:
-        return [o for o in self.lake_outcomes if not o.success and o.severity == FAIL_SEVERITY]
+        return [o for o in self.lake_outcomes if not o.success and o.level is Severity.FAIL]
 
     @property
     def passed(self) -> bool:
@@ -87,7 +87,7 @@ class ValidationResult:
         for o in sorted(noteworthy, key=lambda o: (o.success, o.level, o.suite, o.check_id)):
             status = (
                 "FAIL"
-                if not o.success and o.level == "fail"
+                if not o.success and o.level is Severity.FAIL
                 else ("WARN" if not o.success else "note")
             )
             count = "" if o.unexpected_count is None else f"{o.unexpected_count:>8} rows"

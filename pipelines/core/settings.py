@@ -23,6 +23,7 @@ import yaml
 
 from pipelines.core.errors import SettingsError
 from pipelines.core.resources import files_with_suffix, project_folder
+from pipelines.core.severity import Severity
 
 ENV_PREFIX = "A100M_"
 # Runs the report page keeps: about a season of nightly reports.
@@ -69,7 +70,7 @@ ANOMALY_STRATEGIES: dict[str, dict[str, tuple[type, ...]]] = {
     # outside mean +- k standard deviations of the last `window` runs (at least min_runs of them)
     "stddev": {"k": (int, float), "window": (int,), "min_runs": (int,), "min_change": (int, float)},
 }
-ANOMALY_SEVERITIES = ("warn", "fail")
+ANOMALY_SEVERITIES = tuple(Severity)
 LOG_LEVELS = ("ALL", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF", "TRACE")
 
 # Older names kept working: variable -> (section path, key).
@@ -297,7 +298,7 @@ def _check_anomalies(rules: dict[str, Any], where: str) -> None:
         _check_keys(
             strategies, {k: (dict,) if k != "severity" else (str,) for k in schema}, where, prefix
         )
-        severity = strategies.get("severity", "warn")
+        severity = strategies.get("severity", Severity.WARN)
         if severity not in ANOMALY_SEVERITIES:
             raise SettingsError(
                 f"{where}: {prefix}severity {severity!r} is not one of "

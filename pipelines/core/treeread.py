@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from pipelines.core.errors import MissingTableError, UsageError
 from pipelines.core.lake import read_table
 from pipelines.core.runs import committed_snapshot
+from pipelines.core.severity import Severity
 from pipelines.core.treeview import NODE_TEXTS, Offence, VideoTree, tree_from_records
 
 TABLES = ("videos", "nodes", "transcripts", "quarantine")
@@ -164,13 +165,13 @@ def mark_quarantine_offences(tree: VideoTree, codes: list[str], detail: str | No
             continue
         where, _, what = part.partition(": ")
         node_id = where.partition("/")[2]
-        offence = Offence(rule, "fail", what or part)
+        offence = Offence(rule, Severity.FAIL, what or part)
         if node_id in node_ids:
             tree.node_offences.setdefault(node_id, []).append(offence)
         else:
             tree.video_offences.append(offence)
     if not tree.node_offences and not tree.video_offences:
-        tree.video_offences.append(Offence(rule, "fail", "quarantined"))
+        tree.video_offences.append(Offence(rule, Severity.FAIL, "quarantined"))
 
 
 def require_found(trees: dict[str, VideoTree], uids: list[str], lake: str) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from pipelines.core.html import STYLESHEET, text
 from pipelines.core.raw import NOT_AVAILABLE
+from pipelines.core.severity import Severity
 
 # The annotation of a node, in the order the detail panel shows it.
 NODE_TEXTS = (
@@ -52,10 +53,10 @@ COLLAPSE_DEPTH = 8
 
 @dataclass(frozen=True)
 class Offence:
-    """One failed check: the rule, its severity (fail / warn) and what it says."""
+    """One failed check: the rule, its severity and what it says."""
 
     rule: str
-    severity: str
+    severity: Severity
     text: str
 
 
@@ -87,9 +88,9 @@ class VideoTree:
         t1 = max(max(ends), float(self.duration or 0.0), t0 + 1e-3)
         return t0, t1
 
-    def failed_rules(self) -> dict[str, tuple[str, int]]:
+    def failed_rules(self) -> dict[str, tuple[Severity, int]]:
         """rule -> (severity, rows failing it), over the nodes and the video."""
-        found: dict[str, tuple[str, int]] = {}
+        found: dict[str, tuple[Severity, int]] = {}
         offences = [o for os in self.node_offences.values() for o in os] + self.video_offences
         for o in offences:
             severity, count = found.get(o.rule, (o.severity, 0))
@@ -202,7 +203,7 @@ def _checks_html(tree: VideoTree) -> str:
     if not failed:
         return '<p class="meta pass" id="checks">No check failed on this video\'s rows.</p>'
     items = "".join(
-        f'<li><span class="{"fail" if sev == "fail" else "warn"}">[{text(sev)}]</span> '
+        f'<li><span class="{text(sev)}">[{text(sev)}]</span> '
         f'<a href="#" class="rule" data-rule="{text(rule)}"><code>{text(rule)}</code></a>: '
         f"{count:,} row(s)</li>"
         for rule, (sev, count) in failed.items()
@@ -359,7 +360,7 @@ SCRIPT = r"""
         (n.parent ? ", parent " + esc(n.parent) : ", the root") + "</p>";
       if (n.offences.length) {
         html += "<ul>" + n.offences.map(function (o) {
-          return "<li class=\"" + (o[1] === "fail" ? "fail" : "warn") + "\">[" + esc(o[1]) +
+          return "<li class=\"" + esc(o[1]) + "\">[" + esc(o[1]) +
             "] <code>" + esc(o[0]) + "</code>: " + esc(o[2]) + "</li>";
         }).join("") + "</ul>";
       }

@@ -28,8 +28,9 @@ from pyspark.sql import DataFrame  # noqa: E402
 from pipelines.core.errors import UsageError  # noqa: E402
 from pipelines.core.lake import write_text_atomic  # noqa: E402
 from pipelines.core.results import CheckOutcome  # noqa: E402
+from pipelines.core.severity import Severity  # noqa: E402
 from pipelines.core.timings import phase  # noqa: E402
-from pipelines.quality.suites import GX_FAIL, SuiteFile  # noqa: E402
+from pipelines.quality.suites import SuiteFile  # noqa: E402
 
 log = logging.getLogger(__name__)
 # Great Expectations logs several INFO lines per expectation and per store write (thousands per
@@ -44,7 +45,7 @@ def build_suite(suite_file: SuiteFile) -> ExpectationSuite:
             type=e["type"],
             kwargs=e["kwargs"],
             meta=e.get("meta", {}),
-            severity=e.get("severity", GX_FAIL),
+            severity=e.get("severity", Severity.FAIL.gx),
         ).to_domain_obj()
         for e in suite_file.data["expectations"]
     ]

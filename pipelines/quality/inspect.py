@@ -13,6 +13,7 @@ from functools import reduce
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipelines.core.severity import Severity
 from pipelines.quality.frames import node_check_frame, transcript_check_frame, video_check_frame
 from pipelines.quality.rules import NODE_CHECKS, TRANSCRIPT_CHECKS, VIDEO_CHECKS, rules_of
 
@@ -26,7 +27,7 @@ class RowOffence:
     asset: str
     key: str | None
     rule: str
-    severity: str
+    severity: Severity
     offence: str
 
 

@@ -6,7 +6,8 @@ annotation, video_tree, transcript_checks) from the rule registry in quality/rul
 `python -m pipelines.quality.suites` rewrites them, and a test fails when a file drifts.
 
 Severity: Great Expectations' `critical` is what the project calls *fail* (a failing check fails
-the run and its videos are quarantined); `warning` is *warn* (reported with counts, never fatal).
+the run and its videos are quarantined); `warning` is *warn* (reported with counts, never fatal);
+`Severity.gx` in core/severity.py holds the mapping.
 Each suite's `meta.asset` names the frame it validates (a table, or a check frame of frames.py).
 """
 
@@ -23,11 +24,10 @@ from pipelines.core.contracts import TABLE_KEYS, TABLE_SCHEMAS
 from pipelines.core.errors import UsageError
 from pipelines.core.lake import write_text_atomic
 from pipelines.core.resources import files_with_suffix, project_folder
-from pipelines.quality.rules import FAIL, RULES, SUITE_DESCRIPTIONS, WARN, Rule
+from pipelines.core.severity import Severity
+from pipelines.quality.rules import RULES, SUITE_DESCRIPTIONS, Rule
 
 SCHEMA_SUITE_TABLES = ("videos", "nodes", "transcripts")
-GX_SEVERITY = {FAIL: "critical", WARN: "warning"}
-GX_FAIL = GX_SEVERITY[FAIL]
 
 # Table keys that a row-level rule already checks, flagging every copy of a repeated key as Great
 # Expectations' unique checks count them, and quarantining its video: checked once, there. For
@@ -72,12 +72,12 @@ def _expectation(
     kwargs: dict[str, Any],
     check_id: str,
     description: str,
-    severity: str = FAIL,
+    severity: Severity = Severity.FAIL,
 ) -> dict[str, Any]:
     return {
         "type": kind,
         "kwargs": kwargs,
-        "severity": GX_SEVERITY[severity],
+        "severity": severity.gx,
         "meta": {"id": check_id, "description": description},
     }
 

@@ -32,6 +32,7 @@ from pipelines.core.records import (
 )
 from pipelines.core.results import CheckOutcome, ValidationResult
 from pipelines.core.runs import committed_snapshot, journaled_write, lake_run
+from pipelines.core.severity import Severity
 from pipelines.core.tables import DATA_TABLES
 from pipelines.quality.frames import (
     failing_videos,
@@ -40,7 +41,7 @@ from pipelines.quality.frames import (
     video_check_frame,
 )
 from pipelines.quality.gx import run_suites
-from pipelines.quality.rules import CHECK_ASSETS, FAIL, rules_of
+from pipelines.quality.rules import CHECK_ASSETS, rules_of
 from pipelines.quality.scope import (
     LAKE_SCOPE,
     RUN_SCOPE,
@@ -52,7 +53,7 @@ from pipelines.quality.scope import (
     suite_expectations,
     suite_mostly,
 )
-from pipelines.quality.suites import GX_FAIL, GX_SEVERITY, SuiteFile, load_suites
+from pipelines.quality.suites import SuiteFile, load_suites
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ def videos_to_quarantine(frames: dict[str, DataFrame]) -> DataFrame:
     """video_uid, reason_codes, reason_detail of every video breaking a fail-severity rule of
     the registry; the reason codes are the rules' names."""
     parts = [
-        failing_videos(frames[asset], [r.name for r in rules_of(asset, FAIL)])
+        failing_videos(frames[asset], [r.name for r in rules_of(asset, Severity.FAIL)])
         for asset in CHECK_ASSETS
     ]
     union = parts[0]
@@ -140,7 +141,7 @@ def _dq_rows(result: ValidationResult, scope: Scope, now: datetime) -> list[tupl
             o.check_id,
             o.expectation,
             o.column,
-            o.level,
+            o.level.value,  # the text: a row may be pickled to the JVM, which knows no enum
             o.success,
             o.observed_value,
             o.element_count,
@@ -241,7 +242,7 @@ def _validate(
 def _rows_broken(result: ValidationResult) -> bool:
     """The suites already counted the offending rows: only look for videos when some did."""
     return any(
-        o.severity == GX_FAIL and o.asset in CHECK_ASSETS and (o.unexpected_count or 0) > 0
+        o.level is Severity.FAIL and o.asset in CHECK_ASSETS and (o.unexpected_count or 0) > 0
         for o in result.outcomes
     )
 
@@ -327,7 +328,7 @@ def _generation_outcomes(
             check_id=r.check_id,
             expectation=r.expectation,
             column=r.column,
-            severity=GX_SEVERITY[r.severity],
+            severity=Severity(r.severity).gx,
             success=r.success,
             observed_value=r.observed_value,
             element_count=r.kept_element_count,

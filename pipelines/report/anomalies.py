@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from pipelines.core.severity import Severity
 from pipelines.report.metrics import RunPoint, human, label_of, unit_of
-
-WARN, FAIL = "warn", "fail"
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Anomaly:
     run_id: str
     metric: str
     strategy: str
-    severity: str  # warn | fail
+    severity: Severity
     value: float
     low: float | None  # the accepted range
     high: float | None
@@ -63,7 +62,8 @@ def detect(history: list[RunPoint], rules: dict[str, dict[str, Any]], run_id: st
         strategies = rules_for(metric, rules)
         if value is None or not strategies:
             continue
-        severity = strategies.get("severity", WARN)
+        # the settings refused any other text (core/settings.py), so this cannot raise
+        severity = Severity(strategies.get("severity", Severity.WARN))
         before = [p.metrics[metric] for p in past if p.metrics.get(metric) is not None]
         for name, params in strategies.items():
             if name == "severity":

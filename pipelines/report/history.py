@@ -129,7 +129,7 @@ def store_anomalies(
             a.check_id,
             f"anomaly_{a.strategy}",
             a.metric,
-            a.severity,  # fail | warn, as the validation's rows
+            a.severity.value,  # the text, as the validation's rows (a row reaches the JVM)
             False,
             json.dumps({"value": a.value, "low": a.low, "high": a.high}),
             a.runs_used,

@@ -8,6 +8,7 @@ from typing import Any
 
 from pipelines.core.html import number, page, table, text
 from pipelines.core.results import CheckOutcome, counted
+from pipelines.core.severity import Severity
 from pipelines.core.tables import DATA_TABLES
 from pipelines.report.anomalies import Anomaly
 from pipelines.report.charts import axis_note, trend_img, trend_svg
@@ -53,21 +54,24 @@ details summary { cursor: pointer; font-weight: 600; margin: 8px 0; }
 
 
 def verdict_of(failed_checks: int, anomalies: int, fail_anomalies: int) -> tuple[str, str]:
-    """(the verdict a person reads, its css class)."""
+    """(the verdict a person reads, its css class: the severity that decided it, or pass)."""
     if failed_checks or fail_anomalies:
         parts = [counted(failed_checks, "fail-severity check")] if failed_checks else []
         parts += [counted(anomalies, "anomaly", "anomalies")] if anomalies else []
-        return "FAILED: " + ", ".join(parts), "fail"
+        return "FAILED: " + ", ".join(parts), Severity.FAIL
     if anomalies:
         their = "its" if anomalies == 1 else "their"
-        return f"ANOMALIES: {counted(anomalies, 'metric')} out of {their} usual range", "warn"
+        return (
+            f"ANOMALIES: {counted(anomalies, 'metric')} out of {their} usual range",
+            Severity.WARN,
+        )
     return "PASSED", "pass"
 
 
 def _level(o: CheckOutcome) -> str:
     if o.success:
         return "note"
-    return "FAILED" if o.level == "fail" else "WARNING"
+    return "FAILED" if o.level is Severity.FAIL else "WARNING"
 
 
 def hint(command: str, lake: str) -> str:
@@ -80,7 +84,7 @@ def _samples_html(check: str, o: CheckOutcome, samples: list[Any], lake: str) ->
     rows = [
         [s.video, s.node or "-", number(s.start), number(s.end), s.offence] for s in samples
     ] or [["-", "-", "-", "-", e] for e in o.examples[:5]]
-    if o.level == "fail":
+    if o.level is Severity.FAIL:
         query = hint(
             'a100m sql "SELECT video_uid, node_id, reason_detail FROM quarantine WHERE '
             f"array_contains(reason_codes, '{o.check_id}')\"",
@@ -97,7 +101,7 @@ def _samples_html(check: str, o: CheckOutcome, samples: list[Any], lake: str) ->
         )
         where = "A warn-level check quarantines nothing; its rows stay in the tables."
     return (
-        f"<h3 id='check-{text(check)}'>{text(check)} <span class='{'fail' if o.level == 'fail' else 'warn'}'>"
+        f"<h3 id='check-{text(check)}'>{text(check)} <span class='{o.level}'>"
         f"{_level(o)}</span> &middot; offending rows: {number(o.unexpected_count)}</h3>"
         + table(["video", "node", "start s", "end s", "offence"], rows)
         + f"<p class='note'>{where}</p><pre class='query'>{text(query)}</pre>"
@@ -107,7 +111,7 @@ def _samples_html(check: str, o: CheckOutcome, samples: list[Any], lake: str) ->
 def _findings_html(outcomes: list[CheckOutcome], samples: dict[str, list[Any]], lake: str) -> str:
     found = sorted(
         (o for o in outcomes if not o.success),
-        key=lambda o: (o.level != "fail", o.suite, o.check_id),
+        key=lambda o: (o.level is not Severity.FAIL, o.suite, o.check_id),
     )
     notes = sorted(
         (o for o in outcomes if o.success and (o.unexpected_count or 0) > 0),
@@ -472,7 +476,7 @@ def render_index(reports: list[tuple[str, dict[str, Any]]]) -> str:
         verdict = facts.get("verdict") or (
             "PASSED" if facts["passed"] else f"FAILED ({facts['failed_checks']})"
         )
-        css = facts.get("verdict_class") or ("pass" if facts["passed"] else "fail")
+        css = facts.get("verdict_class") or ("pass" if facts["passed"] else Severity.FAIL)
         counts = facts["row_counts"]
         rows.append(
             f"<tr><td><a href='{text(folder)}/index.html'>{text(folder)}</a></td>"

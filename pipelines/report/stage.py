@@ -30,9 +30,10 @@ from pipelines.core.resources import files_with_suffix, project_folder
 from pipelines.core.results import ValidationResult, counted
 from pipelines.core.runs import committed_snapshot
 from pipelines.core.settings import REPORT_HISTORY_RUNS
+from pipelines.core.severity import Severity
 from pipelines.core.tables import DATA_TABLES
 from pipelines.report.alerts import alert_message, post_alert
-from pipelines.report.anomalies import FAIL, Anomaly, detect
+from pipelines.report.anomalies import Anomaly, detect
 from pipelines.report.history import (
     failed_row_samples,
     read_history,
@@ -70,7 +71,9 @@ class ReportResult:
     @property
     def failed(self) -> bool:
         """A fail-severity check failed, or a fail-severity anomaly was found."""
-        return bool(self.validation.lake_failed) or any(a.severity == FAIL for a in self.anomalies)
+        return bool(self.validation.lake_failed) or any(
+            a.severity is Severity.FAIL for a in self.anomalies
+        )
 
     def summary(self) -> str:
         lines = [
@@ -143,7 +146,9 @@ def write_report(
     upkeep = lake_upkeep(spark, lake)
     upkeep_warnings = [small_file_warning(t, lake_shown(lake)) for t in upkeep if t.small_files]
     verdict, verdict_class = verdict_of(
-        len(validation.lake_failed), len(anomalies), sum(a.severity == FAIL for a in anomalies)
+        len(validation.lake_failed),
+        len(anomalies),
+        sum(a.severity is Severity.FAIL for a in anomalies),
     )
     facts = {
         "run_id": run_id,
@@ -222,7 +227,7 @@ def write_report(
             [
                 f"{o.suite}.{o.check_id} ({counted(o.unexpected_count or 0, 'row')})"
                 for o in validation.lake_outcomes
-                if not o.success and o.level != "fail"
+                if not o.success and o.level is not Severity.FAIL
             ],
             [a.message for a in anomalies],
         )

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from pipelines.core.errors import UsageError
 from pipelines.core.lake import read_table, write_text_atomic
+from pipelines.core.severity import Severity
 from pipelines.core.treefigure import write_png
 from pipelines.core.treeread import read_frames, read_trees, require_found, snapshot
 from pipelines.core.treeview import Offence, VideoTree, render_html
@@ -28,7 +29,7 @@ class RowOffence(Protocol):
     asset: str
     key: str | None
     rule: str
-    severity: str
+    severity: Severity
     offence: str
 
 
