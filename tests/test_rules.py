@@ -4,8 +4,11 @@ Expectations), and the suites in expectations/ generated from it."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pipelines.core.severity import Severity
@@ -14,9 +17,13 @@ from pipelines.quality.rules import (
     NODE_CHECKS,
     RULES,
     RULES_BY_NAME,
+    SUITE_DESCRIPTIONS,
     TRANSCRIPT_CHECKS,
     VIDEO_CHECKS,
+    Rule,
+    rules_of,
 )
+from pipelines.quality.rules import rule as declare_rule
 from pipelines.quality.suites import (
     KEYS_CHECKED_BY_RULES,
     SCHEMA_SUITE_TABLES,
@@ -195,6 +202,57 @@ def test_the_generator_breaks_rules_by_their_registry_names():
     assert all(RULES_BY_NAME[name].severity is Severity.FAIL for name in named)
 
 
+def test_a_suite_change_changes_its_content_hash(tmp_path):
+    suite = next(s for s in load_suites() if s.name == "temporal")
+    data = json.loads(json.dumps(suite.data))
+    data["expectations"][0]["kwargs"]["mostly"] = 0.5
+    (tmp_path / "temporal.json").write_text(json.dumps(data))
+    (changed,) = load_suites(tmp_path)
+    assert changed.content_hash != suite.content_hash
+
+
+# The registry's order is the order of each suite's expectations and of the reports' lists.
+DOCUMENTED_ORDER = [
+    *("node_key_unique", "node_video_exists", "parent_exists", "level_is_parent_plus_one"),
+    *("inside_parent", "tiles_parent", "binary_branching"),
+    *("start_non_negative", "end_after_start", "duration_is_end_minus_start"),
+    *("end_within_video_duration", "end_within_video_duration_1s"),
+    *("gpt_iff_internal_4s", "llama3_iff_leaf", "na_coupling"),
+    *("one_root", "root_starts_at_zero", "root_level_zero", "node_count_matches"),
+    "upload_date_valid",
+    *("transcript_video_exists", "time_parsed", "time_finite", "time_non_negative"),
+]
+DECLARATION = {
+    "name": "a_new_rule",
+    "asset": NODE_CHECKS,
+    "suite": "tree",
+    "severity": Severity.FAIL,
+    "description": "never registered",
+}
+
+
+def _never_called() -> F.Column:
+    raise AssertionError("a refused declaration keeps no Column builder")
+
+
+def test_the_registry_keeps_the_order_of_declaration_suite_by_suite():
+    assert [r.name for r in RULES] == DOCUMENTED_ORDER
+    suites = [r.suite for r in RULES]
+    # each suite's rules are declared together, the suites in SUITE_DESCRIPTIONS' order
+    assert list(dict.fromkeys(suites)) == list(SUITE_DESCRIPTIONS)
+    assert sorted(suites, key=list(SUITE_DESCRIPTIONS).index) == suites
+
+
+def test_every_severity_is_a_severity_and_only_the_duration_rules_warn():
+    assert all(type(r.severity) is Severity for r in RULES)
+    warn = [r.name for r in RULES if r.severity is Severity.WARN]
+    assert warn == ["end_within_video_duration", "end_within_video_duration_1s"]
+    assert [r.name for r in rules_of(NODE_CHECKS, Severity.WARN)] == warn
+    assert {r.name for r in rules_of(NODE_CHECKS, Severity.FAIL)} == {
+        r.name for r in RULES if r.asset == NODE_CHECKS
+    } - set(warn)
+
+
 def test_a_severity_is_its_text_and_great_expectations_names_it():
     assert [str(s) for s in Severity] == ["warn", "fail"]
     assert (Severity.FAIL.gx, Severity.WARN.gx) == ("critical", "warning")
@@ -207,10 +265,51 @@ def test_a_severity_is_its_text_and_great_expectations_names_it():
     assert type(Severity.FAIL.value) is str  # what a row built in Python holds
 
 
-def test_a_suite_change_changes_its_content_hash(tmp_path):
-    suite = next(s for s in load_suites() if s.name == "temporal")
-    data = json.loads(json.dumps(suite.data))
-    data["expectations"][0]["kwargs"]["mostly"] = 0.5
-    (tmp_path / "temporal.json").write_text(json.dumps(data))
-    (changed,) = load_suites(tmp_path)
-    assert changed.content_hash != suite.content_hash
+def test_each_rule_is_declared_by_a_decorator_beside_its_column():
+    source = Path(__file__).resolve().parents[1].joinpath("pipelines/quality/rules.py").read_text()
+    assert source.count("Rule(") == 1  # the one construction, inside @rule: no list of rules
+    declared = re.findall(r'@rule\(\n    name="(\w+)",(?:\n    [^\n]*)*\n\)\ndef (\w+)\(', source)
+    assert [name for name, _ in declared] == DOCUMENTED_ORDER
+    assert all(RULES_BY_NAME[name].offence.__name__ == function for name, function in declared)
+
+
+def test_a_rule_is_declared_by_keyword_only():
+    with pytest.raises(TypeError):
+        declare_rule("a_new_rule", NODE_CHECKS, "tree", Severity.FAIL, "positional")
+    with pytest.raises(TypeError):
+        Rule("a_new_rule", NODE_CHECKS, "tree", Severity.FAIL, "positional", _never_called)
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        ({"name": "tiles_parent"}, "rule 'tiles_parent' is declared twice"),
+        ({}, "declared after the registry was built"),
+    ],
+)
+def test_a_duplicate_or_late_rule_is_refused(changes, refusal):
+    declare = declare_rule(**{**DECLARATION, **changes})
+    with pytest.raises((ValueError, RuntimeError), match=re.escape(refusal)):
+        declare(_never_called)
+    assert [r.name for r in RULES] == DOCUMENTED_ORDER
+
+
+def test_the_checks_page_lists_every_rule_with_its_severity_and_mostly():
+    page = Path(__file__).resolve().parents[1].joinpath("docs/checks.md").read_text()
+    section = page.split("## Row-level rules", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| (fail|warn) \| (?:([\d.]*) \| )?", section, re.M)
+    documented = {name: (severity, mostly) for name, severity, mostly in rows}
+    assert set(documented) == set(RULES_BY_NAME)
+    for r in RULES:
+        severity, mostly = documented[r.name]
+        assert severity == r.severity, r.name
+        if r.suite == "temporal":  # the only table with a mostly column
+            assert (float(mostly) if mostly else None) == r.mostly, r.name
+
+
+def test_the_checks_page_shows_a_declaration_as_the_registry_has_it():
+    root = Path(__file__).resolve().parents[1]
+    page = root.joinpath("docs/checks.md").read_text()
+    example = page.split("## Declaring a rule", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    without_comments = re.sub(r"  # .*", "", example)
+    assert without_comments in root.joinpath("pipelines/quality/rules.py").read_text()
