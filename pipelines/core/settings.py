@@ -14,10 +14,11 @@ import difflib
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -28,32 +29,6 @@ from pipelines.core.severity import Severity
 ENV_PREFIX = "A100M_"
 # Runs the report page keeps: about a season of nightly reports.
 REPORT_HISTORY_RUNS = 90
-
-# Top-level keys and the keys of the `spark` section, with their types.
-TOP_KEYS: dict[str, tuple[type, ...]] = {
-    "lake": (str,),
-    "report": (str,),
-    "staging": (str,),
-    "log_level": (str,),
-    # the catalog database the lake's tables are registered in (a100m optimize/sql/serve, run)
-    "catalog_db": (str, type(None)),
-    # the nightly report: GX Data Docs (their pages load Bootstrap, jQuery and Vega from public
-    # CDNs, so they are off unless asked for), the alert webhook, the anomaly rules
-    "data_docs": (bool,),
-    "alert_webhook": (str, type(None)),
-    "anomalies": (dict, type(None)),
-    # how many runs the report page and report.json keep (detection always judges them all)
-    "report_history_runs": (int,),
-    "spark": (dict,),
-}
-SPARK_KEYS: dict[str, tuple[type, ...]] = {
-    "master": (str,),
-    "app_name": (str,),
-    "delta_packages": (str, type(None)),
-    "delta_jars": (str, type(None)),
-    "conf": (dict, type(None)),
-}
-REQUIRED = (("lake",), ("spark", "master"))
 
 # The anomaly rules of the nightly report (pipelines/report/anomalies.py), Deequ-style: a metric
 # name or glob (na_rate, bucket.*) -> strategies, each with its parameters and their types.
@@ -130,24 +105,45 @@ SPARK_PROPERTIES: dict[str, tuple[Callable[[str], bool], str]] = {
 }
 
 
-@dataclass(frozen=True)
+def _in_file(*path: str, null_is_default: bool = False) -> dict[str, Any]:
+    """A field's metadata: where conf/<env>.yaml holds the setting; null_is_default: the file
+    may say null for the default (an empty mapping)."""
+    return {"file_key": path, "null_is_default": null_is_default}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
-    env: str
-    lake: str
-    report: str
-    staging: str
-    log_level: str
-    master: str
-    app_name: str
-    delta_packages: str | None
-    delta_jars: str | None
-    spark_conf: dict[str, str] = field(default_factory=dict)
-    source: str = ""
-    catalog_db: str | None = None
-    data_docs: bool = False
-    alert_webhook: str | None = None
-    anomalies: dict[str, dict[str, Any]] = field(default_factory=dict)
-    report_history_runs: int = REPORT_HISTORY_RUNS
+    """Every setting, declared once: its type and default here, and in its metadata where
+    conf/<env>.yaml holds it. The file's schema (TOP_KEYS, SPARK_KEYS, REQUIRED) is derived
+    from these fields; a field without a default is a setting the file must give."""
+
+    env: str  # the environment, which names the file (not a key in it)
+    lake: str = field(metadata=_in_file("lake"))
+    report: str = field(default="reports", metadata=_in_file("report"))
+    staging: str = field(default="staging", metadata=_in_file("staging"))
+    log_level: str = field(default="WARN", metadata=_in_file("log_level"))
+    master: str = field(metadata=_in_file("spark", "master"))
+    app_name: str = field(default="a100m", metadata=_in_file("spark", "app_name"))
+    # auto: the Maven coordinates delta-spark's version names (core/session.py); null: none
+    delta_packages: str | None = field(default="auto", metadata=_in_file("spark", "delta_packages"))
+    delta_jars: str | None = field(default=None, metadata=_in_file("spark", "delta_jars"))
+    spark_conf: dict[str, str] = field(
+        default_factory=dict, metadata=_in_file("spark", "conf", null_is_default=True)
+    )
+    source: str = ""  # the file the settings were read from
+    # the catalog database the lake's tables are registered in (a100m optimize/sql/serve, run)
+    catalog_db: str | None = field(default=None, metadata=_in_file("catalog_db"))
+    # the nightly report: GX Data Docs (their pages load Bootstrap, jQuery and Vega from public
+    # CDNs, so they are off unless asked for), the alert webhook, the anomaly rules
+    data_docs: bool = field(default=False, metadata=_in_file("data_docs"))
+    alert_webhook: str | None = field(default=None, metadata=_in_file("alert_webhook"))
+    anomalies: dict[str, dict[str, Any]] = field(
+        default_factory=dict, metadata=_in_file("anomalies", null_is_default=True)
+    )
+    # how many runs the report page and report.json keep (detection always judges them all)
+    report_history_runs: int = field(
+        default=REPORT_HISTORY_RUNS, metadata=_in_file("report_history_runs")
+    )
 
     def with_overrides(
         self,
@@ -172,6 +168,41 @@ class Settings:
             catalog_db=catalog_db if catalog_db is not None else self.catalog_db,
             alert_webhook=alert_webhook if alert_webhook is not None else self.alert_webhook,
         )
+
+
+def _file_types(name: str, hint: Any, null_is_default: bool) -> tuple[type, ...]:
+    """The types the file may give a setting: its annotation's (dict for dict[str, str]),
+    and null where null means the default."""
+    options = get_args(hint) if isinstance(hint, UnionType) else (hint,)
+    types = tuple(get_origin(t) or t for t in options)
+    if not all(isinstance(t, type) for t in types):
+        raise TypeError(f"Settings.{name}: {hint} is not a type the file can hold")
+    return types + ((type(None),) if null_is_default else ())
+
+
+# field name -> (its key path in the file, the types the file may give it)
+FILE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[type, ...]]] = {
+    f.name: (
+        f.metadata["file_key"],
+        _file_types(f.name, get_type_hints(Settings)[f.name], f.metadata["null_is_default"]),
+    )
+    for f in fields(Settings)
+    if "file_key" in f.metadata
+}
+# Top-level keys and the keys of the `spark` section, with their types; the settings a file
+# must give (a field without a default).
+TOP_KEYS: dict[str, tuple[type, ...]] = {
+    **{path[0]: types for path, types in FILE_FIELDS.values() if len(path) == 1},
+    "spark": (dict,),
+}
+SPARK_KEYS: dict[str, tuple[type, ...]] = {
+    path[1]: types for path, types in FILE_FIELDS.values() if path[0] == "spark"
+}
+REQUIRED: tuple[tuple[str, ...], ...] = tuple(
+    FILE_FIELDS[f.name][0]
+    for f in fields(Settings)
+    if f.name in FILE_FIELDS and f.default is MISSING and f.default_factory is MISSING
+)
 
 
 def conf_dir() -> Traversable:
@@ -213,24 +244,18 @@ def load_settings(env: str | None = None, path: str | Path | None = None) -> Set
         for k, v in (spark.get("conf") or {}).items()
     }
     check_spark_conf(conf, f"{file}: spark.conf")
-    return Settings(
-        env=env,
-        lake=raw["lake"],
-        report=raw.get("report", "reports"),
-        staging=raw.get("staging", "staging"),
-        log_level=raw.get("log_level", "WARN"),
-        master=spark["master"],
-        app_name=spark.get("app_name", "a100m"),
-        delta_packages=_optional(spark.get("delta_packages", "auto")),
-        delta_jars=_optional(spark.get("delta_jars")),
-        spark_conf=conf,
-        source=str(file),
-        catalog_db=_optional(raw.get("catalog_db")),
-        data_docs=raw.get("data_docs", False),
-        alert_webhook=_optional(raw.get("alert_webhook")),
-        anomalies=raw.get("anomalies") or {},
-        report_history_runs=raw.get("report_history_runs", REPORT_HISTORY_RUNS),
-    )
+    given: dict[str, Any] = {}
+    for name, (key_path, types) in FILE_FIELDS.items():
+        section = raw if len(key_path) == 1 else spark
+        if name == "spark_conf" or key_path[-1] not in section:
+            continue  # spark.conf is read above; a key the file leaves out keeps its default
+        value = section[key_path[-1]]
+        if value is None and dict in types:
+            continue  # a section written as null is an empty one: the default
+        # "", "null" and "none" also mean no value for an optional text (an env variable
+        # cannot be null)
+        given[name] = _optional(value) if str in types and type(None) in types else value
+    return Settings(env=env, source=str(file), spark_conf=conf, **given)
 
 
 def _environment_overrides() -> dict[str, tuple[str, ...]]:
