@@ -44,6 +44,16 @@ class MissingTableError(UsageError):
         super().__init__(f"lake {lake} has no table {', '.join(tables)}: run `{created_by}` first")
 
 
+class ClassicSessionRequiredError(UsageError):
+    """A Spark Connect session asked for what only a classic session's JVM has: the Hadoop file
+    system, the session catalog's entries, the Spark Connect service itself (exit 2)."""
+
+
+class NoFileSystemError(UsageError):
+    """A path whose scheme no file system on Spark's class path serves (gs:// without its
+    connector JAR) (exit 2); among the explode stage's inputs, one refused input (exit 1)."""
+
+
 class LakeBusyError(A100mError):
     """Another run holds the lake's lease (exit 1)."""
 

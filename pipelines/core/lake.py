@@ -14,13 +14,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from pipelines.core import deltars
+from pipelines.core import deltars, files
 from pipelines.core.contracts import arrow_schema
 from pipelines.core.errors import LakeStateError, UsageError, lake_state_problem
 from pipelines.core.failpoints import failpoint
@@ -142,18 +142,10 @@ def java_message(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
 
 
-def spark_jvm(spark: SparkSession) -> Any:
-    """The session's Py4J view of the JVM (pyspark types it Optional: None only before a
-    SparkContext starts, and a SparkSession always has one)."""
-    return cast(Any, spark.sparkContext._jvm)
-
-
 def check_lake_root(spark: SparkSession, lake: str) -> None:
     """Refuse, in one line, a lake root that is a regular file."""
-    jvm = spark_jvm(spark)
-    root = jvm.org.apache.hadoop.fs.Path(table_path(lake, "").rstrip("/"))
-    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if fs.exists(root) and not fs.getFileStatus(root).isDirectory():
+    root = files.status(spark, table_path(lake, "").rstrip("/"))
+    if root is not None and not root.is_dir:
         raise LakeStateError(f"lake {lake} is a file, not a folder: give the lake's folder")
 
 
@@ -328,8 +320,5 @@ def contract_mismatch(
 
 
 def delete_path(spark: SparkSession, path: str) -> None:
-    jvm = spark_jvm(spark)
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    fs = hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if fs.exists(hadoop_path):
-        fs.delete(hadoop_path, True)
+    """Remove a folder (a table this run created) and everything in it, if it is there."""
+    files.delete(spark, path)

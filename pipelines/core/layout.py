@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
 
-from pipelines.core.lake import spark_jvm, table_path
+from pipelines.core import files
+from pipelines.core.lake import table_path
 from pipelines.core.runs import lake_tables
 
 CDF_PROPERTY = "delta.enableChangeDataFeed"
@@ -54,17 +55,13 @@ def table_layout(spark: SparkSession, lake: str, table: str) -> TableLayout:
 def file_sizes(spark: SparkSession, lake: str, table: str, version: int) -> list[int]:
     """The size of every data file the table's version reads (DESCRIBE DETAIL knows only the
     latest version): the files from the version's Delta log, no data read, sized on disk."""
-    files = (
+    data_files = (
         spark.read.format("delta")
         .option("versionAsOf", version)
         .load(table_path(lake, table))
         .inputFiles()
     )
-    if not files:
-        return []
-    hadoop = spark_jvm(spark).org.apache.hadoop.fs.Path
-    fs = hadoop(files[0]).getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    return [int(fs.getFileStatus(hadoop(uri)).getLen()) for uri in files]
+    return files.sizes(spark, list(data_files))
 
 
 def format_bytes(size: float) -> str:

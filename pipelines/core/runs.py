@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 
 from pyspark.sql import SparkSession
 
-from pipelines.core import journal
+from pipelines.core import files, journal
 from pipelines.core.errors import MissingTableError
-from pipelines.core.lake import LakeWrite, check_lake_root, spark_jvm, table_path, table_version
+from pipelines.core.lake import LakeWrite, check_lake_root, table_path, table_version
 from pipelines.core.lease import PROTOCOL_CLOCK, Lease, hold_lake
 
 log = logging.getLogger(__name__)
@@ -84,14 +84,11 @@ def committed_snapshot(
 def lake_tables(spark: SparkSession, lake: str) -> list[str]:
     """The Delta tables under the lake root (the journal and lease included), by name."""
     check_lake_root(spark, lake)
-    jvm = spark_jvm(spark)
-    root = jvm.org.apache.hadoop.fs.Path(table_path(lake, "").rstrip("/"))
-    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not fs.exists(root):
+    root = table_path(lake, "").rstrip("/")
+    if not files.exists(spark, root):
         raise MissingTableError(lake, ["videos"])
     return sorted(
-        status.getPath().getName()
-        for status in fs.listStatus(root)
-        if status.isDirectory()
-        and fs.exists(jvm.org.apache.hadoop.fs.Path(status.getPath(), "_delta_log"))
+        entry.name
+        for entry in files.list_folder(spark, root)
+        if entry.is_dir and files.exists(spark, f"{entry.uri}/_delta_log")
     )

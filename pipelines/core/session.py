@@ -112,7 +112,11 @@ def resolving_alone(packages: str) -> Iterator[None]:
 
 def _launch_gateway(conf: dict[str, str], jvm_output: Path) -> None:
     """Start the JVM with its stdout and stderr (Spark's log4j console, Ivy's report, Python
-    workers' stderr) appended to jvm_output instead of the terminal."""
+    workers' stderr) appended to jvm_output instead of the terminal.
+
+    The one py4j use outside core/files.py (tests/test_house.py allows it): SparkContext starts the
+    JVM with the terminal as its output (it passes launch_gateway no popen_kwargs), so this
+    launches the gateway and stores it where SparkContext._ensure_initialized would have."""
     from pyspark.java_gateway import launch_gateway
 
     with SparkContext._lock:
