@@ -7,7 +7,11 @@
 - no `pipelines` import inside a function (cli.py defers its stage imports on purpose: --help,
   generate and package need no Spark; the package defers api.py's, so `import pipelines` loads no
   Spark);
-- no module over 500 lines unless its docstring says why.
+- no module over 500 lines unless its docstring says why;
+- py4j (the JVM behind a classic Spark session) only in core/files.py, the one seam for files
+  and engines, and in core/session.py, which launches the JVM: no other module reaches for
+  `_jvm`, `_jsc`, `_jsparkSession`, a Hadoop configuration or `org.apache...` classes, or
+  imports py4j.
 """
 
 from __future__ import annotations
@@ -29,6 +33,21 @@ NO_PYSPARK = (
     "pipelines.core.treefigure",
 )
 MAX_LINES = 500
+# The modules that may speak py4j, and why (docs/reference.md, "One seam for files and engines").
+PY4J_ALLOWED = {
+    "pipelines.core.files": "the seam: the lake's Hadoop file system, the catalog, Spark Connect",
+    "pipelines.core.session": "launches the JVM gateway with its output sent to the log file",
+}
+# Attributes that hand out the JVM (or a JVM object) of a classic session.
+JVM_HANDLES = {
+    "_jvm",
+    "_jsc",
+    "_jsparkSession",
+    "_jdf",
+    "_jconf",
+    "_gateway",
+    "hadoopConfiguration",
+}
 
 
 def _modules(root: Path) -> dict[str, Path]:
@@ -113,7 +132,31 @@ def house_problems(root: Path) -> list[str]:
     for name in modules:
         if name.startswith(NO_PYSPARK) and (via := reaches_pyspark(name, set())):
             problems.append(f"{name} imports pyspark through {via}")
+        if name not in PY4J_ALLOWED and (use := _py4j_use(modules[name])):
+            problems.append(f"{name} uses py4j ({use}): go through pipelines.core.files")
     return problems
+
+
+def _py4j_use(path: Path) -> str | None:
+    """A py4j use in the module's code (not its strings: a logger named "py4j" or a
+    help text that mentions it is no use), or None."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and node.attr in JVM_HANDLES:
+            return f".{node.attr}, line {node.lineno}"
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "apache"
+            and isinstance(node.value, ast.Attribute | ast.Name)
+            and getattr(node.value, "attr", getattr(node.value, "id", None)) == "org"
+        ):
+            return f"org.apache..., line {node.lineno}"
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+            if any(n == "py4j" or n.startswith(("py4j.", "pyspark.java_gateway")) for n in names):
+                return f"import py4j, line {node.lineno}"
+        if isinstance(node, ast.Name) and node.id in JVM_HANDLES:
+            return f"{node.id}, line {node.lineno}"
+    return None
 
 
 def test_the_house_rules_hold():
@@ -134,6 +177,11 @@ def test_the_rule_checker_names_both_modules_of_a_broken_rule(tmp_path):
     write("stats/html.py", "from pipelines.stats import figures\n")
     write("stats/figures.py", "import pyspark\ndef f():\n    from pipelines.core import lake\n")
     write("synth/big.py", '"""Short."""\n' + "x = 1\n" * 600)
+    write("ingest/listing.py", "def ls(spark):\n    return spark.sparkContext._jsc\n")
+    write("core/gateway.py", "from py4j.java_gateway import JavaObject\n")
+    write("core/classes.py", "def p(jvm):\n    return jvm.org.apache.hadoop.fs.Path\n")
+    write("core/files.py", "def ls(spark):\n    return spark.sparkContext._jvm\n")
+    write("core/console.py", 'CHATTY = ("py4j",)\n')
     problems = house_problems(tmp_path)
     assert "pipelines.core.lake (core) imports pipelines.ingest.stage (stage ingest)" in problems
     assert (
@@ -143,6 +191,13 @@ def test_the_rule_checker_names_both_modules_of_a_broken_rule(tmp_path):
     assert "pipelines.stats.figures imports pipelines.core.lake inside a function" in problems
     assert "pipelines.stats.html imports pyspark through pipelines.stats.figures" in problems
     assert "pipelines.synth.big has 601 lines and no reason in its docstring" in problems
+    seam = "go through pipelines.core.files"
+    assert f"pipelines.ingest.listing uses py4j (._jsc, line 2): {seam}" in problems
+    assert f"pipelines.core.gateway uses py4j (import py4j, line 1): {seam}" in problems
+    assert f"pipelines.core.classes uses py4j (org.apache..., line 2): {seam}" in problems
+    assert not [
+        p for p in problems if p.startswith(("pipelines.core.files ", "pipelines.core.console "))
+    ]
 
 
 def test_nothing_in_the_repository_cites_a_document_outside_it():

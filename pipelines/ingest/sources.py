@@ -11,7 +11,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -23,8 +23,9 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import from_arrow_schema, from_arrow_type
 
+from pipelines.core import files
 from pipelines.core.contracts import RAW_SCHEMA, SOURCE_FILE, SOURCE_ROW
-from pipelines.core.errors import InputError
+from pipelines.core.errors import InputError, NoFileSystemError
 from pipelines.core.raw import RAW_ARROW_SCHEMA
 
 PARQUET = "parquet"
@@ -57,66 +58,45 @@ def resolve_inputs(spark: SparkSession, inputs: list[str]) -> list[SourceFile]:
     """Expand files, folders (their *.parquet files, recursively) and globs, through Hadoop's
     FileSystem so that s3a://, hdfs:// and local paths behave alike. JSON files are taken only
     when named (or globbed) explicitly."""
-    jvm = spark.sparkContext._jvm
-    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
     found: dict[str, SourceFile] = {}
     problems: list[str] = []
     for given in inputs:
-        path = jvm.org.apache.hadoop.fs.Path(given)
         try:
-            fs = path.getFileSystem(hadoop_conf)
-        except Exception as exc:
-            # No mapping for the scheme (gs://), or a mapping to a class not on the class path
-            # (s3a://, abfss:// are mapped by Hadoop's defaults).
-            text = str(exc)
-            if "UnsupportedFileSystemException" not in text and not (
-                "ClassNotFoundException" in text and "FileSystem" in text
-            ):
-                raise
-            scheme = given.split("://", 1)[0]
-            problems.append(
-                f"{given}: Spark has no file system for {scheme}://: add its connector JAR and "
-                "credentials (conf/cluster.yaml lists them per scheme)"
-            )
+            statuses = files.glob(spark, given)
+        except NoFileSystemError as exc:
+            problems.append(str(exc))
             continue
-        statuses = fs.globStatus(path)
-        if statuses is None or len(statuses) == 0:
+        if not statuses:
             problems.append(f"{given}: no such file, folder or matching glob")
             continue
         for status in statuses:
-            if status.isDirectory():
-                matched = _parquet_files_under(fs, status.getPath())
+            if status.is_dir:
+                matched = _parquet_files_under(spark, status)
                 if not matched:
                     problems.append(f"{given}: folder holds no *.parquet file")
                 for child in matched:
-                    found.setdefault(_uri(child), _source(child, PARQUET))
+                    found.setdefault(child.uri, _source(child, PARQUET))
             else:
-                kind = _kind_of(status.getPath().getName())
+                kind = _kind_of(status.name)
                 if kind is None:
                     problems.append(f"{given}: not a .parquet or .json file")
                     continue
-                found.setdefault(_uri(status), _source(status, kind))
+                found.setdefault(status.uri, _source(status, kind))
     if problems:
         raise InputError(problems)
     return sorted(found.values(), key=lambda s: s.uri)
 
 
-def _parquet_files_under(fs: Any, folder: Any) -> list[Any]:
-    iterator = fs.listFiles(folder, True)
-    files = []
-    while iterator.hasNext():
-        status = iterator.next()
-        name = status.getPath().getName()
+def _parquet_files_under(spark: SparkSession, folder: files.FileStatus) -> list[files.FileStatus]:
+    base = folder.uri.rstrip("/")
+    matched = []
+    for status in files.list_files(spark, folder.uri):
         # Spark and Delta keep bookkeeping in _x and .x files; they are not inputs.
-        hidden = any(part.startswith(("_", ".")) for part in _relative_parts(folder, status))
-        if not hidden and name.endswith(".parquet"):
-            files.append(status)
-    return files
-
-
-def _relative_parts(folder: Any, status: Any) -> list[str]:
-    base = folder.toUri().getPath().rstrip("/")
-    return status.getPath().toUri().getPath()[len(base) :].strip("/").split("/")
+        relative_parts = status.uri[len(base) :].strip("/").split("/")
+        hidden = any(part.startswith(("_", ".")) for part in relative_parts)
+        if not hidden and status.name.endswith(".parquet"):
+            matched.append(status)
+    return matched
 
 
 def _kind_of(name: str) -> str | None:
@@ -127,16 +107,9 @@ def _kind_of(name: str) -> str | None:
     return None
 
 
-def _uri(status: Any) -> str:
-    return status.getPath().toString()
-
-
-def _source(status: Any, kind: str) -> SourceFile:
+def _source(status: files.FileStatus, kind: str) -> SourceFile:
     return SourceFile(
-        uri=_uri(status),
-        kind=kind,
-        size_bytes=int(status.getLen()),
-        modified_at=datetime.fromtimestamp(status.getModificationTime() / 1000, tz=UTC),
+        uri=status.uri, kind=kind, size_bytes=status.size_bytes, modified_at=status.modified_at
     )
 
 

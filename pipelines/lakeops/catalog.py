@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import SparkSession
 
+from pipelines.core import files
 from pipelines.core.errors import UsageError
 from pipelines.core.lake import table_path
 from pipelines.core.settings import Settings
@@ -137,27 +138,6 @@ class Registration:
         return f"catalog database {self.database}: " + "; ".join(parts)
 
 
-def _session_catalog(spark: SparkSession):
-    """Spark's own session catalog: it reads a table's entry without opening the table (a
-    moved lake's old location no longer exists, and Delta refuses to resolve it)."""
-    return spark._jsparkSession.sessionState().catalog()
-
-
-def _identifier(spark: SparkSession, database: str, table: str):
-    jvm = spark.sparkContext._jvm
-    return jvm.org.apache.spark.sql.catalyst.TableIdentifier(table, jvm.scala.Some(database))
-
-
-def _entry(spark: SparkSession, database: str, table: str) -> tuple[str, str] | None:
-    """(location, EXTERNAL / MANAGED / VIEW) of a registered table, or None."""
-    catalog, ident = _session_catalog(spark), _identifier(spark, database, table)
-    if not catalog.tableExists(ident):
-        return None
-    meta = catalog.getTableMetadata(ident)
-    location = meta.storage().locationUri()
-    return (location.get().toString() if location.isDefined() else ""), meta.tableType().name()
-
-
 def _same_path(a: str | None, b: str) -> bool:
     def norm(p: str) -> str:
         return re.sub(r"^file:(//)?", "", p).rstrip("/")
@@ -176,7 +156,7 @@ def register_catalog(spark: SparkSession, lake: str, database: str) -> Registrat
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}{location}")
     for table in tables:
         name, path = f"{database}.{table}", table_path(lake, table)
-        entry = _entry(spark, database, table)
+        entry = files.catalog_entry(spark, database, table)
         if entry is not None:
             where, kind = entry
             if _same_path(where, path):
@@ -188,7 +168,7 @@ def register_catalog(spark: SparkSession, lake: str, database: str) -> Registrat
                     f"table: drop it or choose another --catalog-db"
                 )
             # external: only the name goes, the data stays where it is
-            _session_catalog(spark).dropTable(_identifier(spark, database, table), True, False)
+            files.drop_catalog_entry(spark, database, table)
             result.moved.append(table)
         else:
             result.registered.append(table)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
-from pipelines.core import journal
+from pipelines.core import files, journal
 from pipelines.core.errors import MissingTableError, UsageError
 from pipelines.core.failpoints import failpoint
 from pipelines.core.lake import table_path, table_version
@@ -334,15 +334,9 @@ def _session_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
 
 def _data_files(spark: SparkSession, path: str) -> tuple[int, int]:
     """Data files on disk under the table's folder (the log excluded), and their bytes."""
-    jvm = spark.sparkContext._jvm
-    root = jvm.org.apache.hadoop.fs.Path(path)
-    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    files = total = 0
-    listing = fs.listFiles(root, True)
-    while listing.hasNext():
-        status = listing.next()
-        name = status.getPath().toString()
-        if "/_delta_log/" not in name and not status.getPath().getName().startswith((".", "_")):
-            files += 1
-            total += status.getLen()
-    return files, total
+    data = [
+        status
+        for status in files.list_files(spark, path)
+        if "/_delta_log/" not in status.uri and not status.name.startswith((".", "_"))
+    ]
+    return len(data), sum(status.size_bytes for status in data)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from pyspark.sql import SparkSession
 
+from pipelines.core import files
 from pipelines.core.errors import A100mError, UsageError
 from pipelines.lakeops.catalog import Registration, register_catalog
 
@@ -41,19 +42,12 @@ def check_port(port: int, host: str = HOST) -> None:
 
 def start_connect_server(spark: SparkSession, port: int, host: str = HOST) -> str:
     """Start the Spark Connect service in this driver; return the URL clients use."""
-    jvm = spark.sparkContext._jvm
-    conf = jvm.org.apache.spark.SparkEnv.get().conf()
-    conf.set("spark.connect.grpc.binding.address", host)
-    conf.set("spark.connect.grpc.binding.port", str(port))
-    conf.set("spark.connect.grpc.port.maxRetries", "0")
-    jvm.org.apache.spark.sql.connect.service.SparkConnectService.start(spark.sparkContext._jsc.sc())
+    files.start_connect_service(spark, host, port)
     return f"sc://{host}:{port}"
 
 
 def stop_connect_server(spark: SparkSession) -> None:
-    jvm = spark.sparkContext._jvm
-    none = jvm.scala.Option.apply(None)
-    jvm.org.apache.spark.sql.connect.service.SparkConnectService.stop(none, none)
+    files.stop_connect_service(spark)
 
 
 def serve(
