@@ -19,12 +19,14 @@ import yaml
 from pyspark.sql import functions as F
 
 from pipelines.cli import EXIT_ANOMALIES, EXIT_OK, main
+from pipelines.core import deltars
 from pipelines.core.console import LOG_FOLDER
 from pipelines.core.lake import read_table, table_path
+from pipelines.core.layout import file_sizes
 from pipelines.core.runs import committed_snapshot
 from pipelines.ingest.stage import explode
 from pipelines.report.history import read_history
-from pipelines.report.upkeep import SMALL_FILES_MIN
+from pipelines.report.upkeep import SMALL_FILES_MIN, last_optimize_through_spark
 from pipelines.synth import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,6 +151,27 @@ def test_report_json_keeps_the_last_runs_but_anomalies_see_the_whole_history(upk
     # the cards still compare with the previous report, though the page no longer charts it
     card = upkept.pages[1].split("data-metric='rows.videos'>")[1].split("<img")[0]
     assert "<div class='d'>+3 (+33.3%) since the " in card, card
+
+
+def test_delta_rs_reads_the_files_and_last_optimize_that_spark_reads(spark, upkept):
+    # the report reads a local lake's upkeep through delta-rs: it must see what Spark sees, at
+    # every version of the tables that were small appends, then optimized, then appended again
+    # (every table of the lake at its latest version would cost a Spark job each for little more)
+    compared = 0
+    for table in ("nodes", "videos", "stats_summary"):
+        folder = Path(table_path(upkept.lake, table))
+        for version in range(deltars.table_version(folder) + 1):
+            assert sorted(deltars.data_file_sizes(folder, version)) == sorted(
+                file_sizes(spark, upkept.lake, table, version)
+            ), (table, version)
+            by_spark = last_optimize_through_spark(spark, upkept.lake, table, version)
+            by_delta_rs = deltars.last_commit_time(folder, "OPTIMIZE", version)
+            assert by_delta_rs == (by_spark if by_spark is None else pytest.approx(by_spark)), (
+                table,
+                version,
+            )
+            compared += by_spark is not None
+    assert compared > 0  # some versions follow an OPTIMIZE
 
 
 def test_the_history_is_read_at_the_committed_snapshot(spark, upkept):

@@ -128,3 +128,25 @@ def lake_tables(root: Path, lake: str) -> list[str]:
         for entry in os.scandir(root)
         if entry.is_dir() and os.path.isdir(os.path.join(entry.path, "_delta_log"))
     )
+
+
+def data_file_sizes(folder: Path, version: int) -> list[int]:
+    """The size of every data file the table's version reads, from its Delta log (no data
+    read): what Spark's inputFiles of that version lists, sized as the log records them."""
+    from deltalake import DeltaTable
+
+    actions = DeltaTable(str(folder), version=version).get_add_actions(flatten=True)
+    return [int(size) for size in actions.column("size_bytes").to_pylist()]
+
+
+def last_commit_time(folder: Path, operation: str, at_most: int) -> float | None:
+    """Epoch seconds of the table's newest commit of operation (OPTIMIZE, ...) at or below
+    version at_most, from its commit history; None when there is none."""
+    from deltalake import DeltaTable
+
+    times = [
+        int(commit["timestamp"]) / 1000
+        for commit in DeltaTable(str(folder)).history()
+        if commit.get("operation") == operation and int(commit["version"]) <= at_most
+    ]
+    return max(times, default=None)

@@ -4,7 +4,9 @@ OPTIMIZE, and a warning when a table holds too many small files (docs/lakeops.md
 Everything is read at the committed snapshot (core/runs.py `committed_snapshot`), as the rest of
 the report: the files are those the committed version reads (its Delta log), sized on disk; the
 last optimize is the newest OPTIMIZE commit in the table's Delta history at or below the
-committed version. The history is the table's own record, so an OPTIMIZE another engine ran
+committed version. On a local lake both come from the Delta log through delta-rs
+(core/deltars.py: milliseconds a table, where Spark ran a job for each); on HDFS or an object
+store, through Spark. The history is the table's own record, so an OPTIMIZE another engine ran
 counts too, once a stage has committed on top of it; the run journal knows only ours.
 """
 
@@ -18,6 +20,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from pipelines.core import deltars
 from pipelines.core.lake import table_path
 from pipelines.core.layout import SMALL_FILE_BYTES, data_tables, file_sizes, format_bytes
 from pipelines.core.runs import committed_snapshot
@@ -84,6 +87,16 @@ def small_file_warning(t: TableUpkeep, lake: str) -> str:
 
 def _last_optimize(spark: SparkSession, lake: str, table: str, version: int) -> float | None:
     """Epoch seconds of the table's newest OPTIMIZE commit at or below version."""
+    folder = deltars.local_root(table_path(lake, table))
+    if folder is not None:
+        return deltars.last_commit_time(folder, "OPTIMIZE", version)
+    return last_optimize_through_spark(spark, lake, table, version)
+
+
+def last_optimize_through_spark(
+    spark: SparkSession, lake: str, table: str, version: int
+) -> float | None:
+    """_last_optimize read from the table's history by Spark (any file system)."""
     history = DeltaTable.forPath(spark, table_path(lake, table)).history()
     at = (
         history.where((F.col("operation") == "OPTIMIZE") & (F.col("version") <= version))
@@ -94,6 +107,13 @@ def _last_optimize(spark: SparkSession, lake: str, table: str, version: int) -> 
     return float(at) if at is not None else None
 
 
+def _file_sizes(spark: SparkSession, lake: str, table: str, version: int) -> list[int]:
+    folder = deltars.local_root(table_path(lake, table))
+    if folder is not None:
+        return deltars.data_file_sizes(folder, version)
+    return file_sizes(spark, lake, table, version)
+
+
 def lake_upkeep(spark: SparkSession, lake: str, now: datetime | None = None) -> list[TableUpkeep]:
     """Every table of the lake (not the journal) at its committed version, by name."""
     now = now or datetime.now(UTC)
@@ -102,7 +122,7 @@ def lake_upkeep(spark: SparkSession, lake: str, now: datetime | None = None) -> 
     for table, version in sorted(committed_snapshot(spark, lake, tables).items()):
         if version is None:
             continue
-        sizes = file_sizes(spark, lake, table, version)
+        sizes = _file_sizes(spark, lake, table, version)
         at = _last_optimize(spark, lake, table, version)
         optimized = datetime.fromtimestamp(at, UTC) if at is not None else None
         found.append(
