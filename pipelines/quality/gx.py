@@ -10,27 +10,23 @@ import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import DataFrame
+
+from pipelines.core.errors import UsageError
+from pipelines.core.lake import write_text_atomic
+from pipelines.core.results import CheckOutcome
+from pipelines.core.severity import Severity
+from pipelines.core.timings import phase
+from pipelines.quality.suites import SuiteFile
+
+if TYPE_CHECKING:
+    from great_expectations.core.expectation_suite import ExpectationSuite
 
 # Great Expectations sends usage analytics unless told not to; a run must never wait on the network.
-# Set before the import below, which reads it.
+# Set before its import, which reads it.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-import great_expectations as gx  # noqa: E402
-from great_expectations.core.expectation_suite import ExpectationSuite  # noqa: E402
-from great_expectations.core.run_identifier import RunIdentifier  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
-from great_expectations.expectations.expectation_configuration import (  # noqa: E402
-    ExpectationConfiguration,
-)
-from pyspark.sql import DataFrame  # noqa: E402
-
-from pipelines.core.errors import UsageError  # noqa: E402
-from pipelines.core.lake import write_text_atomic  # noqa: E402
-from pipelines.core.results import CheckOutcome  # noqa: E402
-from pipelines.core.severity import Severity  # noqa: E402
-from pipelines.core.timings import phase  # noqa: E402
-from pipelines.quality.suites import SuiteFile  # noqa: E402
 
 log = logging.getLogger(__name__)
 # Great Expectations logs several INFO lines per expectation and per store write (thousands per
@@ -40,6 +36,11 @@ logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 def build_suite(suite_file: SuiteFile) -> ExpectationSuite:
     """The suite file as a Great Expectations ExpectationSuite."""
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
     expectations = [
         ExpectationConfiguration(
             type=e["type"],
@@ -60,6 +61,11 @@ _contexts: dict[str | None, Any] = {}
 def _gx_context(report: str, data_docs: bool):
     """One Great Expectations context per process: ephemeral (in memory, nothing written)
     unless Data Docs are asked for, which need a file context in the report folder."""
+    # Imported here, not with the module: its import costs seconds (about 6 s on 2 cores), and a
+    # validation with nothing new to check (a nightly report after the run) never needs it.
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     key = str(Path(report).resolve()) if data_docs else None
     if key in _contexts:
         return _contexts[key]
@@ -83,6 +89,8 @@ def run_suites(
 ) -> tuple[list[CheckOutcome], str | None, str]:
     """Run each suite through a checkpoint (that updates Data Docs when data_docs); write GX's
     JSON results."""
+    import great_expectations as gx
+
     with phase("gx_context"):
         context = _gx_context(report, data_docs)
     # persist=False: GX would cache each whole table (every node text) before counting; the
@@ -149,6 +157,8 @@ def _batch_definition(asset):
 
 
 def _gx_run_id(run_id: str):
+    from great_expectations.core.run_identifier import RunIdentifier
+
     return RunIdentifier(run_name=run_id, run_time=datetime.now(UTC))
 
 
