@@ -17,6 +17,7 @@ import pyspark
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
+from pipelines.core import classarchive
 from pipelines.core.console import under_spark_submit
 from pipelines.core.errors import UsageError
 from pipelines.core.settings import Settings
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 DELTA_SQL_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 
 
 def delta_coordinates() -> str:
@@ -161,6 +163,7 @@ def _start(
     settings: Settings, wanted: dict[str, str], packages: str | None, jvm_output: Path | None
 ) -> SparkSession:
     resolving = False
+    dump = None  # the class archive this JVM writes at its exit (core/classarchive.py)
     if packages and not under_spark_submit():
         if (jars := cached_jars(packages)) is not None:  # found now, or by the start we waited for
             del wanted["spark.jars.packages"]
@@ -180,6 +183,10 @@ def _start(
     else:
         # Python workers (createDataFrame from rows) must run this interpreter and its packages.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        if settings.class_archive and SparkContext._gateway is None:
+            archived = classarchive.java_options(wanted.get(DRIVER_JAVA_OPTIONS))
+            if archived is not None:
+                wanted[DRIVER_JAVA_OPTIONS], dump = archived
     try:
         if jvm_output is not None and not under_spark_submit():
             _launch_gateway(wanted, jvm_output)
@@ -199,5 +206,10 @@ def _start(
     if resolving:
         assert packages  # resolving is only set when packages is given
         remember_jars(packages, spark)
+    if dump is not None:
+        jvm = cast(Any, spark.sparkContext)._jvm
+        classarchive.note_dump(
+            dump, int(jvm.ProcessHandle.current().pid()), jvm.System.getProperty("java.class.path")
+        )
     spark.sparkContext.setLogLevel(settings.log_level)
     return spark

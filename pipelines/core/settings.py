@@ -127,6 +127,8 @@ class Settings:
     # auto: the Maven coordinates delta-spark's version names (core/session.py); null: none
     delta_packages: str | None = field(default="auto", metadata=_in_file("spark", "delta_packages"))
     delta_jars: str | None = field(default=None, metadata=_in_file("spark", "delta_jars"))
+    # map the driver JVM's classes from an archive made by an earlier start (core/classarchive.py)
+    class_archive: bool = field(default=True, metadata=_in_file("spark", "class_archive"))
     spark_conf: dict[str, str] = field(
         default_factory=dict, metadata=_in_file("spark", "conf", null_is_default=True)
     )
