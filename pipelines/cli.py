@@ -1,10 +1,12 @@
 """The `a100m` command (also `python -m pipelines` and the thin scripts in jobs/).
 
-Exit codes: 0 done; 1 the data was refused or failed a fail-severity check, or the lake cannot
-be changed as asked (a missing table, another run holding the lake); 2 a usage or infrastructure
-error (bad flags, settings, Spark or the file system); 3 (`report` only) every check passed but
-the metrics history has anomalies. Every error kind of core/errors.py maps to its code in
-`exit_code_for` below, the one place that decides for errors; `report_exit_code` decides a
+Exit codes (the table in docs/reference.md, "Exit codes"): 0 done; 1 the data or the lake was
+refused (input, a fail-severity check, a lake state that needs an operator); 2 a usage mistake
+(flags, settings, a table the commands' order has not made yet); 3 (`report` only) checks passed
+but the metrics history has anomalies; 70 an internal failure (Spark, the JVM, the file system
+or a bug; the trace is in the log file); 75 the lake is busy (another run holds it, or committed
+first): the same command can succeed later. Every error kind of core/errors.py maps to its code
+in `exit_code_for` below, the one place that decides for errors; `report_exit_code` decides a
 report's.
 
 The stages are imported lazily by the commands: `--help`, `generate` and `package` start fast and
@@ -25,7 +27,9 @@ from collections.abc import Callable, Sequence
 from pipelines.core.errors import (
     A100mError,
     InputError,
+    LakeBusyError,
     UsageError,
+    is_commit_conflict,
     lake_state_problem,
 )
 from pipelines.core.settings import Settings, load_settings, parse_spark_conf
@@ -34,6 +38,12 @@ EXIT_OK = 0
 EXIT_DATA = 1
 EXIT_USAGE = 2
 EXIT_ANOMALIES = 3  # a100m report: checks passed, but a metric left its usual range
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: not the user's mistake; the log file has the trace
+EXIT_BUSY = 75  # sysexits' EX_TEMPFAIL: a scheduler retries the same command later
+
+# The commands that change the lake under the run journal: a failure rolls back the failed
+# stage's writes. The others only read it (or write files outside it).
+LAKE_WRITERS = frozenset({"explode", "validate", "stats", "report", "run", "recover", "optimize"})
 
 log = logging.getLogger("a100m")
 
@@ -240,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
             type=float,
             default=0.0,
             metavar="SECONDS",
-            help="when another run holds the lake, wait up to SECONDS for it (default: exit 1)",
+            help="when another run holds the lake, wait up to SECONDS for it (default: exit 75)",
         )
 
     show = commands.add_parser(
@@ -650,18 +660,20 @@ WITHOUT_SPARK: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def exit_code_for(exc: BaseException) -> int:
     """The one mapping from an error kind to the exit code."""
+    if isinstance(exc, LakeBusyError) or is_commit_conflict(exc):
+        return EXIT_BUSY
     if lake_state_problem(exc) is not None:
         return EXIT_DATA
     if isinstance(exc, UsageError):
         return EXIT_USAGE
     if isinstance(exc, A100mError):
         return EXIT_DATA
-    return EXIT_USAGE
+    return EXIT_INTERNAL
 
 
 def report_error(command: str, exc: BaseException, log_path=None) -> None:
-    """One clear line (or one per refused input) on stderr; an unexpected failure's line names
-    the log file that holds its trace."""
+    """One clear line (or one per refused input) on stderr, true for the command that failed;
+    an unexpected failure's line names the log file that holds its trace."""
     if isinstance(exc, InputError):
         print(f"a100m {command}: input refused, nothing was written:", file=sys.stderr)
         for problem in exc.problems:
@@ -670,11 +682,23 @@ def report_error(command: str, exc: BaseException, log_path=None) -> None:
         print(f"a100m {command}: {exc}", file=sys.stderr)
     elif (problem := lake_state_problem(exc)) is not None:
         print(f"a100m {command}: {problem}", file=sys.stderr)
-    else:  # Spark, Delta or file-system failure: the run's tables were rolled back
-        log.info("a100m %s failed", command, exc_info=True)  # the trace: log file only
+    elif is_commit_conflict(exc):
         print(
-            f"a100m {command}: failed; the failed stage's writes were rolled back, stages "
-            f"that had committed stay (see the run journal, _runs): {_first_line(exc)}"
+            f"a100m {command}: another writer committed to the lake first; nothing of this "
+            f"command was committed, run it again: {_first_line(exc)}",
+            file=sys.stderr,
+        )
+    else:  # Spark, Delta or file-system failure, or a bug
+        log.info("a100m %s failed", command, exc_info=True)  # the trace: log file only
+        if command in LAKE_WRITERS:
+            what = (
+                "the failed stage's writes were rolled back, stages that had committed stay "
+                "(see the run journal, _runs)"
+            )
+        else:
+            what = "the lake was not changed"
+        print(
+            f"a100m {command}: failed; {what}: {_first_line(exc)}"
             + (f"; full log: {log_path}" if log_path else ""),
             file=sys.stderr,
         )

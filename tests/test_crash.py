@@ -18,6 +18,7 @@ import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
+from pipelines.cli import EXIT_BUSY
 from pipelines.core import lease as lease_module
 from pipelines.core.errors import LakeBusyError, LakeStateError
 from pipelines.core.failpoints import FAILPOINT_VARIABLE, KILLED_EXIT_CODE
@@ -324,7 +325,7 @@ def test_two_explodes_at_once_on_a_new_lake_one_writes_the_other_names_the_holde
     second = a100m("explode", "--input", *corpus, "--lake", lake)
     results = sorted([finish(first), finish(second)], key=lambda r: r[0])
     (ok, ok_out, ok_err), (busy, _, err) = results
-    assert (ok, busy) == (0, 1), err[-2000:]
+    assert (ok, busy) == (0, EXIT_BUSY), err[-2000:]
     line = a100m_line(err)
     assert "is busy" in line and "explode" in line and "pid" in line and "host" in line
     # Quiet: the terminal has the summary, one progress line and the log's name; Spark's, Ivy's
@@ -356,7 +357,7 @@ def test_two_validates_at_once_quarantine_once_and_the_second_finds_nothing_new(
 ):
     lake = lake_after(clean, "exploded", tmp_path)
     # The second waits for the whole of the first, so the wait is far longer than a validate on a
-    # loaded 2-core machine (a wait that ran out would exit 1 too).
+    # loaded 2-core machine (a wait that ran out would exit 75, busy).
     args = ("validate", "--lake", lake, "--report", str(tmp_path / "report"), "--wait", "1500")
     # A lease long enough that neither child loses it while both JVMs share two cores.
     both = [a100m(*args, lease_seconds=60) for _ in range(2)]

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
-from pipelines.cli import EXIT_DATA, EXIT_OK, main
+from pipelines.cli import EXIT_OK, EXIT_USAGE, main
 from pipelines.core.lake import read_table
 from pipelines.ingest.stage import explode
 from pipelines.trainset.options import SelectionError, parse_split
@@ -421,7 +421,7 @@ def test_jsonl_of_a_selection_with_chosen_fields(spark, sample_lake, out_root, c
 # --- refusals ------------------------------------------------------------------------------------
 
 
-def test_bad_inputs_give_one_line_and_exit_1_and_write_nothing(
+def test_bad_options_give_one_line_and_exit_2_and_write_nothing(
     sample_lake, out_root, capsys, tmp_path
 ):
     busy = tmp_path / "busy"
@@ -450,7 +450,7 @@ def test_bad_inputs_give_one_line_and_exit_1_and_write_nothing(
         code, _, err = _run(capsys, *argv, "--lake", sample_lake)
         lines = [line for line in err.splitlines() if line.startswith("a100m ")]
         assert len(lines) == 1 and message in lines[0], (argv, err)
-        assert code == (2 if "run `a100m stats`" in message else EXIT_DATA), argv
+        assert code == EXIT_USAGE, argv  # as a bad `sql --format`: every usage mistake exits 2
         assert not (tmp_path / "out").exists(), argv
     assert [p.name for p in busy.iterdir()] == ["keep.txt"]
 
@@ -523,4 +523,4 @@ def test_resample_is_deterministic_and_flattens_the_top_actions(
         "--resampled",
         str(out_root / "r1"),
     )
-    assert code == EXIT_DATA and "--resampled needs --sample N" in err
+    assert code == EXIT_USAGE and "--resampled needs --sample N" in err

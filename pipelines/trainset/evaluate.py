@@ -36,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.trainset.options import NO_SPLIT, SelectionError
+from pipelines.core.errors import A100mError
+from pipelines.trainset.options import NO_SPLIT
 
 TIOU_THRESHOLDS = (0.3, 0.5, 0.7)
 TOP_K = (1, 5)
@@ -47,8 +48,9 @@ METRICS = "metrics.json"
 PAGE = "metrics.html"
 
 
-class EvaluationError(SelectionError):
-    """A prediction or ground-truth file that cannot be scored; one line (exit 1)."""
+class EvaluationError(A100mError):
+    """A prediction or ground-truth file that cannot be scored; one line (exit 1: the data was
+    refused, unlike a selection's usage mistakes)."""
 
 
 @dataclass

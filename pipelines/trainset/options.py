@@ -2,7 +2,7 @@
 
 `add_selection_options` puts the filter flags on an argparse parser (cli.py's `select` and
 `export`), `query_from_args` turns them into a `Query`, refusing what cannot work in one line
-(exit 1): an unknown field or format, fractions that do not sum to 1, a bad level. This module
+(a usage mistake, exit 2, as a bad choice of a flag argparse checks): an unknown field or format, fractions that do not sum to 1, a bad level. This module
 never imports pyspark, so `a100m --help` stays fast.
 """
 
@@ -13,11 +13,12 @@ import math
 import re
 from dataclasses import asdict, dataclass
 
-from pipelines.core.errors import A100mError
+from pipelines.core.errors import UsageError
 
 
-class SelectionError(A100mError):
-    """A selection or export that cannot be made as asked; one line (exit 1)."""
+class SelectionError(UsageError):
+    """A selection or export that cannot be made as asked; one line (exit 2, as every usage
+    mistake: `export --format coco` and `sql --format coco` exit alike)."""
 
 
 # The segment columns a selection carries (docs/trainset.md), in this order.
