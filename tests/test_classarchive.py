@@ -78,6 +78,8 @@ def test_the_first_start_dumps_its_classes_and_the_next_maps_them(tmp_path, monk
     assert classarchive.java_options(None) is not None
     assert not cut.exists() and not Path(f"{cut}.json").exists()
     assert not (folder / f"{key}.jsa").exists()
+    for where in (Path.cwd(), folder):  # the crashed throwaway JVM left no report
+        assert list(where.glob("hs_err_pid*.log")) == []
     # that start noted a dump of its own to make; put the whole one back in its place
     for leftover in folder.glob(f"{key}.*.dump*"):
         leftover.unlink()

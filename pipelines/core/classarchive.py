@@ -76,8 +76,11 @@ def _maps(archive: Path, class_path: str) -> bool:
         return False
     try:
         done = subprocess.run(
-            [str(java), "-Xshare:on", ARCHIVE_OPTION + str(archive), "-cp", class_path, "-version"],
+            # a crash's report would land in the working folder (hs_err_pid*.log)
+            [str(java), "-XX:ErrorFile=/dev/null", "-Xshare:on", ARCHIVE_OPTION + str(archive)]
+            + ["-cp", class_path, "-version"],
             capture_output=True,
+            cwd=archive.parent,
             timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired):
