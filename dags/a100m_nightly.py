@@ -8,8 +8,9 @@ Two spark-submit tasks, in order:
 
 The report also runs when the first task failed (trigger rule ``all_done``): a failed run leaves
 the lake as it was (every table rolled back), and the night's report is what shows why. A task
-fails when its job exits non-zero (for the report: 1 a fail-severity check failed, 2 could not
-run, 3 anomalies only), which is the alert. Only the run is retried (once, 15 minutes later);
+fails when its job exits non-zero (for the report: 1 a fail-severity check failed, 2 a usage
+mistake, 3 anomalies only, 70 it could not run, 75 another run held the lake; the table is in
+docs/reference.md), which is the alert. Only the run is retried (once, 15 minutes later);
 the report is not: a second report would judge the same lake again and alert twice.
 
 Setup, on the Airflow side:
