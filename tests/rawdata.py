@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,17 @@ def big_tree_video(video_uid: str, node_count: int = 6001, duration: int = 3600)
     ]
     video["nodes"] = rows
     return video
+
+
+def commit_newer_protocol(table: Path, version: int) -> None:
+    """Commit, as version of the Delta table, a protocol asking for a reader feature no Delta
+    Lake knows: the table of a newer Delta that every reader and writer must refuse."""
+    future = {
+        "protocol": {
+            "minReaderVersion": 3,
+            "minWriterVersion": 7,
+            "readerFeatures": ["aFeatureFromTheFuture"],
+            "writerFeatures": ["aFeatureFromTheFuture"],
+        }
+    }
+    (table / "_delta_log" / f"{version:020d}.json").write_text(json.dumps(future) + "\n")

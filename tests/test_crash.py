@@ -40,7 +40,7 @@ from pipelines.quality.validate import validate
 from pipelines.stats.stage import compute_stats
 from pipelines.synth import generate
 from tests.processes import SPARK_FLAGS
-from tests.rawdata import node, small_tree_video, write_raw
+from tests.rawdata import commit_newer_protocol, node, small_tree_video, write_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 # Columns that differ between two equal runs: run ids, times, and table versions (a recovery's
@@ -526,17 +526,8 @@ def test_a_lake_that_is_a_file_is_refused_in_one_line(tmp_path, corpus):
 def test_a_table_of_a_newer_delta_protocol_is_refused_in_one_line(spark, corpus, tmp_path):
     lake = str(tmp_path / "lake")
     explode(spark, corpus[:1], lake)
-    log = Path(lake) / "videos" / "_delta_log"
     version = table_version(spark, table_path(lake, "videos"))
-    future = {
-        "protocol": {
-            "minReaderVersion": 3,
-            "minWriterVersion": 7,
-            "readerFeatures": ["aFeatureFromTheFuture"],
-            "writerFeatures": ["aFeatureFromTheFuture"],
-        }
-    }
-    (log / f"{version + 1:020d}.json").write_text(json.dumps(future) + "\n")
+    commit_newer_protocol(Path(lake) / "videos", version + 1)
     code, _, err = finish(a100m("validate", "--lake", lake, "--report", str(tmp_path / "r")))
     assert code == 1, err[-2000:]
     assert "newer Delta Lake" in a100m_line(err)

@@ -3,7 +3,6 @@ and the exit-code table of docs/reference.md, one real case per code."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from delta.tables import DeltaTable
@@ -22,6 +21,7 @@ from pipelines.core.errors import (
     lake_state_problem,
     spark_condition,
 )
+from tests.rawdata import commit_newer_protocol
 
 
 def _raised(action) -> BaseException:
@@ -35,15 +35,7 @@ def _raised(action) -> BaseException:
 def _newer_protocol_table(spark, path: str) -> None:
     """A Delta table whose last commit asks for a reader feature no Delta Lake knows."""
     spark.range(3).write.format("delta").save(path)
-    future = {
-        "protocol": {
-            "minReaderVersion": 3,
-            "minWriterVersion": 7,
-            "readerFeatures": ["aFeatureFromTheFuture"],
-            "writerFeatures": ["aFeatureFromTheFuture"],
-        }
-    }
-    (Path(path) / "_delta_log" / f"{1:020d}.json").write_text(json.dumps(future) + "\n")
+    commit_newer_protocol(Path(path), 1)
 
 
 def test_a_newer_protocol_is_recognised_by_its_condition(spark, tmp_path):
