@@ -13,7 +13,7 @@ import pytest
 from pyspark.testing import assertDataFrameEqual
 
 from pipelines.core.lake import read_table
-from pipelines.core.package import build_zip
+from pipelines.core.package import build_files
 from pipelines.core.session import delta_coordinates
 from pipelines.ingest.stage import explode
 from pipelines.synth import generate
@@ -35,7 +35,8 @@ def test_spark_submit_on_a_standalone_cluster_gives_the_local_tables(
 ):
     url, logs = standalone_master
     generate(tmp_path / "raw", videos=12, seed=11, shards=2)
-    zip_path = build_zip(tmp_path / "dist")
+    zip_path, jar = build_files(tmp_path / "dist")
+    assert jar is not None  # the project's JVM functions, shipped with --jars
     cluster_lake, local_lake = tmp_path / "cluster-lake", tmp_path / "local-lake"
     command = [
         str(SPARK_HOME / "bin" / "spark-submit"),
@@ -45,6 +46,8 @@ def test_spark_submit_on_a_standalone_cluster_gives_the_local_tables(
         delta_coordinates(),
         "--py-files",
         str(zip_path),
+        "--jars",
+        str(jar),
         "--conf",
         "spark.sql.shuffle.partitions=4",
         "--conf",
@@ -94,3 +97,7 @@ def test_spark_submit_on_a_standalone_cluster_gives_the_local_tables(
     # the cluster really ran it: the master registered the application, the driver saw executors
     assert "Registering app run.py" in (logs / "master.log").read_text()
     assert "StandaloneAppClient" in done.stderr
+    # the driver registered the functions from --jars (no fallback said), the executors ran them
+    logged = "".join(p.read_text() for p in (tmp_path / "report" / "logs").glob("*.log"))
+    assert "registered the project's JVM functions" in logged
+    assert "JVM functions are not available" not in logged + done.stdout + done.stderr

@@ -17,9 +17,11 @@ import pyspark
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
-from pipelines.core import classarchive
+from pipelines.core import classarchive, native
 from pipelines.core.console import under_spark_submit
 from pipelines.core.errors import UsageError
+from pipelines.core.objectstore import is_s3, s3_coordinates
+from pipelines.core.objectstore import session_conf as object_store_conf
 from pipelines.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ def session_conf(settings: Settings) -> dict[str, str]:
         # that partitioning instead of shuffling the nodes again.
         "spark.sql.requireAllClusterKeysForCoPartition": "false",
         **settings.spark_conf,
+        **object_store_conf(settings),
     }
     if settings.delta_jars:
         conf["spark.jars"] = settings.delta_jars
@@ -53,6 +56,8 @@ def session_conf(settings: Settings) -> dict[str, str]:
         packages = (
             delta_coordinates() if settings.delta_packages == "auto" else settings.delta_packages
         )
+        if settings.delta_packages == "auto" and is_s3(settings.lake):
+            packages += f",{s3_coordinates()}"  # S3A and its AWS SDK bundle
         conf["spark.jars.packages"] = packages
     return conf
 
@@ -72,7 +77,7 @@ def cached_jars(packages: str) -> str | None:
         return None
     if not lines or lines[0] != packages:
         return None
-    jars = [line for line in lines[1:] if line]
+    jars = [line for line in lines[1:] if line and not native.is_ours(line)]
     if not jars or not all(Path(j.removeprefix("file://")).is_file() for j in jars):
         return None
     return ",".join(jars)
@@ -82,7 +87,7 @@ def remember_jars(packages: str, spark: SparkSession) -> None:
     """List the JARs Ivy resolved for packages (spark-submit puts them in spark.jars), so the next
     start loads them directly instead of resolving again (3-7 s on 2 cores)."""
     resolved = spark.sparkContext.getConf().get("spark.jars", "")
-    jars = [j for j in resolved.split(",") if j]
+    jars = [j for j in resolved.split(",") if j and not native.is_ours(j)]
     if not jars:
         return
     target = jar_cache_file(packages)
@@ -183,6 +188,10 @@ def _start(
     else:
         # Python workers (createDataFrame from rows) must run this interpreter and its packages.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        if (functions := native.build_jar()) is not None:  # jvm/src, built once per source
+            wanted["spark.jars"] = ",".join(
+                j for j in (wanted.get("spark.jars"), str(functions)) if j
+            )
         if settings.class_archive and SparkContext._gateway is None:
             archived = classarchive.java_options(wanted.get(DRIVER_JAVA_OPTIONS))
             if archived is not None:
@@ -212,4 +221,5 @@ def _start(
             dump, int(jvm.ProcessHandle.current().pid()), jvm.System.getProperty("java.class.path")
         )
     spark.sparkContext.setLogLevel(settings.log_level)
+    native.register(spark)  # or the built-in forms, said once (under spark-submit: from --jars)
     return spark

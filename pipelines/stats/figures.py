@@ -10,6 +10,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from pipelines.core import native
 from pipelines.core.columns import conform, is_not_available
 from pipelines.core.contracts import (
     ACTIONS_SCHEMA,
@@ -31,6 +32,7 @@ from pipelines.stats.verbs import word_count
 
 def node_facts(nodes: DataFrame) -> DataFrame:
     """The columns the statistics need: numbers and flags, word counts instead of long texts."""
+    jvm = native.available(nodes.sparkSession)
     return nodes.select(
         "ingest_run_id",
         "video_uid",
@@ -45,7 +47,7 @@ def node_facts(nodes: DataFrame) -> DataFrame:
         F.col("parent_id").isNull().alias("is_root"),
         "action_brief",
         "action_actor",
-        *[word_count(F.col(name)).alias(f"{name}_words") for name, _ in TEXT_FIELDS],
+        *[word_count(F.col(name), jvm).alias(f"{name}_words") for name, _ in TEXT_FIELDS],
     )
 
 

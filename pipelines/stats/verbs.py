@@ -40,6 +40,8 @@ from collections.abc import Iterable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from pipelines.core import native
+
 VERB_WINDOW = 4  # leading words searched for the verb
 MAX_WORDS = 64  # words of a brief action looked at for the object
 
@@ -91,8 +93,12 @@ def clean_word(token: Column) -> Column:
     return F.lower(F.regexp_replace(token, EDGE_PUNCT, ""))
 
 
-def word_count(text: Column) -> Column:
-    """Words in text (null stays null), split on Unicode white space like Python's str.split()."""
+def word_count(text: Column, jvm: bool = False) -> Column:
+    """Words in text (null stays null), split on Unicode white space like Python's str.split().
+    jvm: the project's JVM function (core/native.py), the same counts in one pass over the text
+    without building the matches (regexp_count was about 65 s of 135 s of stats at 10,000)."""
+    if jvm:
+        return native.word_count(text)
     # One regex pass counting runs of non-space (the edge strip plus split took two).
     return F.regexp_count(text, F.lit(WORD))
 
