@@ -16,21 +16,37 @@ __version__ = "0.1.0"
 __all__ = [
     "ExplodeResult",
     "Lake",
+    "OptimizeResult",
+    "PipelineResult",
     "Query",
+    "QueryResult",
+    "Registration",
+    "ReportResult",
+    "ResampleResult",
+    "ShowResult",
     "StatsResult",
     "TrainsetResult",
     "ValidationResult",
     "__version__",
+    "evaluate",
 ]
 
 if TYPE_CHECKING:  # type checkers and editors see the classes; at run time __getattr__ loads them
     from pipelines.api import (
         ExplodeResult,
         Lake,
+        OptimizeResult,
+        PipelineResult,
         Query,
+        QueryResult,
+        Registration,
+        ReportResult,
+        ResampleResult,
+        ShowResult,
         StatsResult,
         TrainsetResult,
         ValidationResult,
+        evaluate,
     )
 
 

@@ -23,16 +23,22 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pipelines.core.errors import (
     A100mError,
     InputError,
     LakeBusyError,
+    SettingsError,
     UsageError,
     is_commit_conflict,
     lake_state_problem,
 )
-from pipelines.core.settings import Settings, load_settings, parse_spark_conf
+from pipelines.core.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # imported by the commands that need them: --help stays fast
+    from pipelines.api import Lake
+    from pipelines.trainset.options import Query
 
 EXIT_OK = 0
 EXIT_DATA = 1
@@ -46,6 +52,26 @@ EXIT_BUSY = 75  # sysexits' EX_TEMPFAIL: a scheduler retries the same command la
 LAKE_WRITERS = frozenset({"explode", "validate", "stats", "report", "run", "recover", "optimize"})
 
 log = logging.getLogger("a100m")
+
+# The flags whose names are not the Python option's with dashes (`min_duration`: --min-duration).
+FLAGS = {
+    "database": "--catalog-db",
+    "fmt": "--format",
+    "label": "--field",
+    "levels": "--level",
+    "table_format": "--as",
+    "thresholds": "--tiou",
+    "verbs": "--verb",
+    "video_uid": "VIDEO_UID",
+    "videos_file": "--videos",
+    "wait_seconds": "--wait",
+}
+
+
+def flag_text(option: str, value: str | None) -> str:
+    """An option named in a library message, as this command line spells it (`--wait SECONDS`)."""
+    flag = FLAGS.get(option, "--" + option.replace("_", "-"))
+    return flag if value is None else f"{flag} {value}"
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -211,38 +237,31 @@ def build_parser() -> argparse.ArgumentParser:
             "(default: from settings; serve: a100m)",
         )
 
-    from pipelines.trainset.options import (
-        add_evaluate_options,
-        add_export_options,
-        add_resample_options,
-        add_select_options,
-    )
-
     select = commands.add_parser(
         "select",
         parents=[common],
         help="a subset of segments, split by video, with a manifest (docs/trainset.md)",
     )
     select.add_argument("--lake", help="lake root folder or URI (default: from settings)")
-    add_select_options(select)
+    _add_select_options(select)
     export = commands.add_parser(
         "export",
         parents=[common],
         help="a selection or the lake as ActivityNet, dense captions, Charades-STA, ...",
     )
     export.add_argument("--lake", help="lake root folder or URI (default: from settings)")
-    add_export_options(export)
+    _add_export_options(export)
     resample = commands.add_parser(
         "resample",
         parents=[common],
         help="cluster the distinct brief actions; weights for sampling uniformly over clusters",
     )
     resample.add_argument("--lake", help="lake root folder or URI (default: from settings)")
-    add_resample_options(resample)
+    _add_resample_options(resample)
     evaluate = commands.add_parser(
         "evaluate", help="tIoU mAP and Recall@k of predictions on an exported split (no Spark)"
     )
-    add_evaluate_options(evaluate)
+    _add_evaluate_options(evaluate)
 
     for writer in (explode, run, validate, stats, report, recover, optimize):
         writer.add_argument(
@@ -302,6 +321,141 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_selection_options(parser: argparse.ArgumentParser) -> None:
+    """The filter flags shared by `select` and `export` (docs/trainset.md)."""
+    group = parser.add_argument_group("filters (they compose: a segment must pass them all)")
+    group.add_argument("--level", metavar="N[,N]", help="only nodes at these tree levels")
+    kind = group.add_mutually_exclusive_group()
+    kind.add_argument("--leaves", action="store_true", help="only leaves")
+    kind.add_argument("--internal", action="store_true", help="only internal nodes")
+    group.add_argument("--min-duration", type=float, metavar="S", help="segments >= S seconds")
+    group.add_argument("--max-duration", type=float, metavar="S", help="segments <= S seconds")
+    group.add_argument(
+        "--verb",
+        metavar="LEMMA[,LEMMA]",
+        help="brief action's verb lemma (the actions table, from `a100m stats`)",
+    )
+    group.add_argument("--actor", metavar="TEXT", help="actor contains TEXT (any case)")
+    group.add_argument("--actor-regex", metavar="RE", help="actor matches the Java regex RE")
+    group.add_argument(
+        "--exclude-na", action="store_true", help='drop segments whose brief action is "N/A"'
+    )
+    group.add_argument(
+        "--dedup",
+        metavar="video|corpus",
+        help="one segment per normalised brief action per video, or per corpus",
+    )
+    group.add_argument("--videos", metavar="FILE", help="only these video ids (one per line)")
+    group.add_argument(
+        "--with-transcript", action="store_true", help="only videos with a transcript"
+    )
+    group.add_argument("--sample", type=int, metavar="N", help="N segments drawn at random")
+    group.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
+    group.add_argument(
+        "--resampled",
+        metavar="DIR",
+        help="with --sample: draw by the weights of this `a100m resample` output",
+    )
+    group.add_argument(
+        "--split",
+        metavar="NAME=F,...",
+        help="split by a hash of video_uid, e.g. train=0.8,val=0.1,test=0.1",
+    )
+
+
+def _add_select_options(parser: argparse.ArgumentParser) -> None:
+    """`a100m select`'s own flags, besides the filters."""
+    parser.add_argument("--out", required=True, help="output folder (outside the lake)")
+    parser.add_argument(
+        "--as",
+        dest="table_format",
+        default="parquet",
+        metavar="parquet|delta",
+        help="write the segments as Parquet (default) or as a Delta table",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    _add_selection_options(parser)
+
+
+def _add_export_options(parser: argparse.ArgumentParser) -> None:
+    """`a100m export`'s own flags, besides the filters."""
+    from pipelines.trainset.options import FORMATS
+
+    parser.add_argument("--format", required=True, metavar="FORMAT", help=", ".join(FORMATS))
+    parser.add_argument("--out", required=True, help="output folder (outside the lake)")
+    parser.add_argument(
+        "--selection", metavar="DIR", help="export this `a100m select` output (else the lake)"
+    )
+    parser.add_argument(
+        "--field",
+        metavar="NAME",
+        help="the label / sentence field (default: action_brief; summary_brief for dense-captions)",
+    )
+    parser.add_argument(
+        "--fields", metavar="A,B,...", help="columns of jsonl / parquet (default: all)"
+    )
+    parser.add_argument(
+        "--precision",
+        type=int,
+        default=3,
+        metavar="D",
+        help="decimals of the times in JSON and text formats (default 3)",
+    )
+    parser.add_argument(
+        "--id-prefix",
+        default="",
+        metavar="TEXT",
+        help="written before every video id in the JSON and text formats, e.g. v_ (default none)",
+    )
+    parser.add_argument(
+        "--fps",
+        type=float,
+        metavar="F",
+        help="activitynet: the fps written for every video (default 30; the corpus has none)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    _add_selection_options(parser)
+
+
+def _add_resample_options(parser: argparse.ArgumentParser) -> None:
+    """`a100m resample`'s flags."""
+    parser.add_argument("--out", required=True, help="output folder (outside the lake)")
+    parser.add_argument("--k", type=int, required=True, help="number of k-means clusters")
+    parser.add_argument("--seed", type=int, default=0, help="seed of Word2Vec and k-means")
+    parser.add_argument(
+        "--vector-size", type=int, default=32, help="Word2Vec vector size (default 32)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+
+def _add_evaluate_options(parser: argparse.ArgumentParser) -> None:
+    """`a100m evaluate`'s flags (docs/readers.md)."""
+    parser.add_argument("export", help="an `a100m export` folder (activitynet or moment-detr)")
+    parser.add_argument(
+        "--predictions",
+        required=True,
+        metavar="FILE",
+        help="ActivityNet results JSON (activitynet) or QVHighlights JSON Lines (moment-detr)",
+    )
+    parser.add_argument("--split", help="the export's split to score (default: its only one)")
+    parser.add_argument("--out", help="write metrics.json and metrics.html into this folder")
+    parser.add_argument(
+        "--tiou", default="0.3,0.5,0.7", metavar="T,...", help="tIoU thresholds (0.3,0.5,0.7)"
+    )
+    parser.add_argument("--top-k", default="1,5", metavar="K,...", help="Recall@k (1,5)")
+
+
+def parse_spark_conf(pairs: list[str] | None) -> dict[str, str]:
+    """Repeated --spark-conf KEY=VALUE flags as a dict."""
+    result: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SettingsError(f"--spark-conf expects KEY=VALUE, got {pair!r}")
+        result[key.strip()] = value.strip()
+    return result
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     settings = load_settings(args.env, args.settings)
     return settings.with_overrides(
@@ -359,65 +513,38 @@ def _with_spark(args: argparse.Namespace, action: Callable[..., int]) -> int:
         spark.sparkContext.setLogLevel("INFO")
     if not under_spark_submit():  # there stderr is merged into stdout: no progress lines
         progress.enable()
+    from pipelines.api import Lake
+
+    lake = Lake(settings.lake, settings=settings, spark=spark)
     if args.command in SINGLE_STAGE:
         with progress.stage_progress(spark, args.command):
-            return action(spark, settings, args)
-    return action(spark, settings, args)
+            return action(lake, args)
+    return action(lake, args)
 
 
-def cmd_explode(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.core.runs import lake_run, new_run_id
-    from pipelines.ingest.stage import explode
-
-    run_id = new_run_id()
-    with lake_run(spark, settings.lake, run_id, "explode", args.wait):
-        result = explode(
-            spark,
-            args.input,
-            settings.lake,
-            run_id=run_id,
-            staging=settings.staging,
-            limit_shards=args.limit_shards,
-        )
+def cmd_explode(lake: Lake, args: argparse.Namespace) -> int:
+    result = lake.explode(
+        args.input, limit_shards=args.limit_shards, staging=args.staging, wait_seconds=args.wait
+    )
     print(result.summary())
     return EXIT_OK
 
 
-def cmd_validate(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.core.runs import lake_run, new_run_id
-    from pipelines.quality.validate import validate
-
-    run_id = new_run_id()
-    with lake_run(spark, settings.lake, run_id, "validate", args.wait):
-        result = validate(
-            spark,
-            settings.lake,
-            settings.report,
-            run_id,
-            quarantine=not args.no_quarantine,
-            full=args.full,
-            data_docs=settings.data_docs,
-        )
+def cmd_validate(lake: Lake, args: argparse.Namespace) -> int:
+    result = lake.validate(
+        quarantine=not args.no_quarantine, full=args.full, wait_seconds=args.wait
+    )
     print(result.summary())
     return EXIT_OK if result.passed else EXIT_DATA
 
 
-def cmd_stats(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.core.runs import lake_run, new_run_id
-    from pipelines.pipeline import stats_folder
-    from pipelines.stats.stage import compute_stats
-
-    out = args.out or stats_folder(settings)
-    run_id = new_run_id()
-    with lake_run(spark, settings.lake, run_id, "stats", args.wait):
-        print(compute_stats(spark, settings.lake, out, run_id, full=args.full).summary())
+def cmd_stats(lake: Lake, args: argparse.Namespace) -> int:
+    print(lake.stats(out=args.out, full=args.full, wait_seconds=args.wait).summary())
     return EXIT_OK
 
 
-def cmd_report(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.pipeline import run_report
-
-    result = run_report(spark, settings, args.out or settings.report, args.wait)
+def cmd_report(lake: Lake, args: argparse.Namespace) -> int:
+    result = lake.report(out=args.out, wait_seconds=args.wait)
     print(result.validation.summary())
     print(result.summary())
     return report_exit_code(result.failed, len(result.anomalies))
@@ -431,87 +558,86 @@ def report_exit_code(failed: bool, anomalies: int) -> int:
     return EXIT_ANOMALIES if anomalies else EXIT_OK
 
 
-def cmd_run(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.pipeline import run_pipeline
-
-    result = run_pipeline(
-        spark, settings, args.input, limit_shards=args.limit_shards, wait_seconds=args.wait
-    )
+def cmd_run(lake: Lake, args: argparse.Namespace) -> int:
+    result = lake.run(args.input, limit_shards=args.limit_shards, wait_seconds=args.wait)
+    settings = lake.settings
     print(result.explode.summary())
     print(result.validation.summary())
     print(result.stats.summary())
     print(f"run {result.run_id} on lake {settings.lake}, report in {settings.report}")
     for stage, seconds in result.timings:
         print(f"  stage {stage:<10} {seconds:8.1f} s")
-    if settings.catalog_db:
-        from pipelines.lakeops.catalog import register_catalog
-
-        print(register_catalog(spark, settings.lake, settings.catalog_db).summary())
+    if result.registration is not None:
+        print(result.registration.summary())
     return EXIT_OK if result.validation.passed else EXIT_DATA
 
 
-def cmd_recover(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.core.runs import lake_run, new_run_id
-
-    with lake_run(spark, settings.lake, new_run_id(), "recover", args.wait) as lease:
-        if not lease.recovered:
-            print(f"lake {settings.lake}: no unfinished run, nothing to recover")
+def cmd_recover(lake: Lake, args: argparse.Namespace) -> int:
+    if not lake.recover(wait_seconds=args.wait):
+        print(f"lake {lake.root}: no unfinished run, nothing to recover")
     return EXIT_OK
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
     """Read by delta-rs, without a JVM, for a local lake; through Spark for a remote one."""
-    from pipelines.core.journal import snapshot_without_spark
+    from pipelines.core.deltars import local_root
 
     settings = settings_from(args)
-    found = snapshot_without_spark(settings.lake)
-    if found is None:
-        return _with_spark(args, cmd_snapshot_with_spark)
-    _print_snapshot(settings.lake, *found)
-    return EXIT_OK
+    if local_root(settings.lake) is None:  # a remote lake: Spark reads it
+        return _with_spark(args, _print_snapshot)
+    from pipelines.api import Lake
+
+    return _print_snapshot(Lake(settings.lake, settings=settings), args)
 
 
-def cmd_snapshot_with_spark(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.core.journal import outside_commits
-    from pipelines.core.runs import committed_snapshot, lake_tables
-
-    tables = lake_tables(spark, settings.lake)
-    snapshot = committed_snapshot(spark, settings.lake, tables)
-    _print_snapshot(settings.lake, snapshot, outside_commits(spark, settings.lake, tables))
-    return EXIT_OK
-
-
-def _print_snapshot(
-    lake: str, snapshot: dict[str, int | None], outside: dict[str, tuple[int, int]]
-) -> None:
+def _print_snapshot(lake: Lake, args: argparse.Namespace) -> int:
     import json
 
-    from pipelines.core.journal import outside_commit_note
+    def note(line: str) -> None:
+        print(f"a100m snapshot: {line}", file=sys.stderr)
 
-    print(json.dumps(snapshot, indent=2, sort_keys=True))
-    for table, (committed, latest) in sorted(outside.items()):
-        print(f"a100m snapshot: {outside_commit_note(table, committed, latest)}", file=sys.stderr)
+    print(json.dumps(lake.snapshot(note=note), indent=2, sort_keys=True))
+    return EXIT_OK
 
 
-def cmd_select(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.trainset.options import query_from_args
-    from pipelines.trainset.stage import select
+def query_from_args(args: argparse.Namespace) -> Query:
+    """The Query the filter flags ask for (it refuses, in one line, what cannot work)."""
+    from pipelines.trainset.options import Query, parse_levels, parse_split, parse_verbs
 
-    query = query_from_args(args)
-    result = select(spark, settings.lake, query, args.out, args.table_format, args.overwrite)
+    return Query(
+        levels=parse_levels(args.level) if args.level else (),
+        leaves=True if args.leaves else (False if args.internal else None),
+        min_duration=args.min_duration,
+        max_duration=args.max_duration,
+        verbs=parse_verbs(args.verb),
+        actor=args.actor,
+        actor_regex=args.actor_regex,
+        exclude_na=args.exclude_na,
+        dedup=args.dedup,
+        videos_file=args.videos,
+        with_transcript=args.with_transcript,
+        sample=args.sample,
+        seed=args.seed,
+        split=parse_split(args.split) if args.split else (),
+        resampled=args.resampled,
+    )
+
+
+def cmd_select(lake: Lake, args: argparse.Namespace) -> int:
+    result = lake.select(
+        args.out,
+        query=query_from_args(args),
+        table_format=args.table_format,
+        overwrite=args.overwrite,
+    )
     print(result.summary())
     return EXIT_OK
 
 
-def cmd_export(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.trainset.options import query_from_args
-    from pipelines.trainset.stage import export
-
-    result = export(
-        spark,
+def cmd_export(lake: Lake, args: argparse.Namespace) -> int:
+    result = lake.export(
         args.format,
-        args.out,
-        lake=settings.lake,
+        out=args.out,
         query=query_from_args(args),
         selection=args.selection,
         label=args.field,
@@ -525,82 +651,56 @@ def cmd_export(spark, settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_resample(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.trainset.resample import resample, resample_summary
-
-    manifest, seconds = resample(
-        spark, settings.lake, args.out, args.k, args.seed, args.vector_size, args.overwrite
+def cmd_resample(lake: Lake, args: argparse.Namespace) -> int:
+    result = lake.resample(
+        args.out, k=args.k, seed=args.seed, vector_size=args.vector_size, overwrite=args.overwrite
     )
-    print(resample_summary(manifest, args.out, seconds))
+    print(result.summary())
     return EXIT_OK
 
 
-def cmd_optimize(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.core.runs import new_run_id
-    from pipelines.lakeops.catalog import register_catalog
-    from pipelines.lakeops.optimize import DEFAULT_LAYOUT, optimize_lake
+def cmd_optimize(lake: Lake, args: argparse.Namespace) -> int:
+    from pipelines.lakeops.optimize import DEFAULT_LAYOUT
 
-    result = optimize_lake(
-        spark,
-        settings.lake,
-        new_run_id(),
+    result = lake.optimize(
         layout=args.layout or DEFAULT_LAYOUT,
         vacuum=args.vacuum,
         retention_hours=args.retention_hours,
         wait_seconds=args.wait,
     )
     print(result.summary())
-    if settings.catalog_db:
-        print(register_catalog(spark, settings.lake, settings.catalog_db).summary())
+    if result.registration is not None:
+        print(result.registration.summary())
     return EXIT_OK
 
 
-def cmd_sql(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.lakeops.query import run_sql
-
-    result = run_sql(
-        spark,
-        settings.lake,
-        args.query,
-        fmt=args.format,
-        out=args.out,
-        catalog_db=settings.catalog_db,
-        max_rows=args.max_rows,
+def cmd_sql(lake: Lake, args: argparse.Namespace) -> int:
+    result = lake.sql(
+        args.query, fmt=args.format, out=args.out, max_rows=args.max_rows, option_text=flag_text
     )
     if result.out:
         print(f"{result.rows} rows written to {result.out}")
     return EXIT_OK
 
 
-def cmd_serve(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.lakeops.serve import serve
-
+def cmd_serve(lake: Lake, args: argparse.Namespace) -> int:
     def ready(url, registration) -> None:
         print(registration.summary())
-        print(f"Spark Connect server on {url} (lake {settings.lake}); Ctrl-C stops it", flush=True)
+        print(f"Spark Connect server on {url} (lake {lake.root}); Ctrl-C stops it", flush=True)
 
-    serve(spark, settings.lake, args.port, settings.catalog_db, ready=ready)
+    lake.serve(port=args.port, ready=ready)
     print("Spark Connect server stopped")
     return EXIT_OK
 
 
-def cmd_show(spark, settings: Settings, args: argparse.Namespace) -> int:
-    from pipelines.quality.inspect import row_offences
-    from pipelines.show.stage import show
-
-    if args.video_uid and (args.random or args.where):
-        raise UsageError("give a VIDEO_UID or --random / --where, not both")
-    out = args.out or f"{settings.report.rstrip('/')}/show"
-    result = show(
-        spark,
-        settings.lake,
+def cmd_show(lake: Lake, args: argparse.Namespace) -> int:
+    result = lake.show(
         args.video_uid,
-        out,
+        out=args.out,
         png=args.png,
         where=args.where,
         random=args.random,
         seed=args.seed,
-        offences=row_offences,
     )
     print(result.summary())
     return EXIT_OK
@@ -617,11 +717,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from pipelines.trainset.evaluate import evaluate, summary
-    from pipelines.trainset.options import evaluate_thresholds, evaluate_top_k
+    from pipelines.api import evaluate
+    from pipelines.trainset.evaluate import summary
+    from pipelines.trainset.options import parse_thresholds, parse_top_k
 
-    thresholds, top_k = evaluate_thresholds(args.tiou), evaluate_top_k(args.top_k)
-    result = evaluate(args.export, args.predictions, args.split, args.out, thresholds, top_k)
+    result = evaluate(
+        args.export,
+        predictions=args.predictions,
+        split=args.split,
+        out=args.out,
+        thresholds=parse_thresholds(args.tiou),
+        top_k=parse_top_k(args.top_k),
+    )
     print(summary(result))
     if args.out:
         print(f"  wrote {args.out}/metrics.json and metrics.html")
@@ -679,7 +786,7 @@ def report_error(command: str, exc: BaseException, log_path=None) -> None:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
     elif isinstance(exc, A100mError):
-        print(f"a100m {command}: {exc}", file=sys.stderr)
+        print(f"a100m {command}: {exc.render(flag_text)}", file=sys.stderr)
     elif (problem := lake_state_problem(exc)) is not None:
         print(f"a100m {command}: {problem}", file=sys.stderr)
     elif is_commit_conflict(exc):

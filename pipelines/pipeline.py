@@ -17,6 +17,7 @@ from pipelines.core.results import ValidationResult
 from pipelines.core.runs import lake_run, new_run_id
 from pipelines.core.settings import Settings
 from pipelines.ingest.stage import ExplodeResult, explode
+from pipelines.lakeops.catalog import Registration
 from pipelines.quality.validate import validate
 from pipelines.report.stage import ReportResult, new_report_folder, write_report
 from pipelines.stats.stage import StatsResult, compute_stats
@@ -29,6 +30,7 @@ class PipelineResult:
     validation: ValidationResult
     stats: StatsResult
     timings: list[tuple[str, float]] = field(default_factory=list)
+    registration: Registration | None = None  # the catalog's, when the settings name one
 
 
 def stats_folder(settings: Settings) -> str:

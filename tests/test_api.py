@@ -30,7 +30,7 @@ import pipelines
 from pipelines import api
 from pipelines.api import ExplodeResult, Lake, Query, StatsResult, ValidationResult
 from pipelines.cli import EXIT_DATA, EXIT_OK, main
-from pipelines.core.errors import MissingTableError
+from pipelines.core.errors import MissingTableError, UsageError
 from pipelines.core.lake import read_table, table_path
 from pipelines.core.tables import DATA_TABLES
 from pipelines.quality.scope import RUN_SCOPE
@@ -370,3 +370,44 @@ def test_the_package_exports_the_api_and_imports_no_spark():
         cwd=ROOT,
     )
     assert loaded.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_the_other_commands_are_lake_methods(twins: Twins, tmp_path: Path):
+    query = "SELECT level, count(*) AS n FROM nodes GROUP BY level ORDER BY level"
+    stream = io.StringIO()
+    result = twins.lake.sql(query, fmt="json", stream=stream)
+    code, printed = _cli(
+        "sql", query, "--format", "json", "--lake", twins.cli_lake, log=tmp_path / "q.log"
+    )
+    assert code == EXIT_OK and result.rows > 0
+    assert stream.getvalue() == printed  # the twins hold the same rows (see above)
+    assert twins.lake.recover() is False  # nothing half-written: nothing to roll back
+    shown = twins.lake.show(random=True, seed=3, out=tmp_path / "api-show")
+    code, printed = _cli(
+        "show",
+        "--random",
+        "--seed",
+        "3",
+        "--lake",
+        twins.cli_lake,
+        "--out",
+        str(tmp_path / "cli-show"),
+        log=tmp_path / "s.log",
+    )
+    assert code == EXIT_OK and shown.video_uid in printed
+
+
+def test_a_query_refuses_what_cannot_work_naming_its_field():
+    with pytest.raises(UsageError) as refused:
+        Query(min_duration=5.0, max_duration=2.0)
+    assert str(refused.value) == "min_duration=5 is above max_duration=2: nothing could match"
+    with pytest.raises(
+        UsageError, match=r"^split=\(\('train', 0.5\),\): split fractions sum to 0.5, not 1$"
+    ):
+        Query(split=(("train", 0.5),))
+    with pytest.raises(UsageError, match=r"^resampled needs sample=N"):
+        Query(resampled="weights")
+    with pytest.raises(UsageError, match=r"^levels=\(-1,\): give levels >= 0"):
+        Query(levels=(-1,))
+    assert Query(split=(("train", 0.8), ("val", 0.2))).split_names == ("train", "val")

@@ -12,16 +12,21 @@ from pipelines.cli import (
     EXIT_DATA,
     EXIT_INTERNAL,
     EXIT_USAGE,
+    FLAGS,
     exit_code_for,
+    flag_text,
     main,
 )
 from pipelines.core.errors import (
     LakeBusyError,
+    UsageError,
     is_commit_conflict,
     lake_state_problem,
     spark_condition,
 )
+from pipelines.trainset.options import Query, parse_split
 from tests.rawdata import commit_newer_protocol
+from tests.test_house import cli_flags
 
 
 def _raised(action) -> BaseException:
@@ -88,3 +93,31 @@ def test_a_read_only_command_does_not_claim_a_rollback(spark, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == EXIT_DATA, err
     assert "rolled back" not in err
+
+
+def test_an_option_is_named_as_python_spells_it_and_as_the_command_line_does():
+    refused = _raised(lambda: Query(min_duration=5.0, max_duration=2.0))
+    assert str(refused) == "min_duration=5 is above max_duration=2: nothing could match"
+    assert (
+        refused.render(flag_text)
+        == "--min-duration 5 is above --max-duration 2: nothing could match"
+    )
+    bad_split = _raised(lambda: parse_split("train=0.5"))
+    assert str(bad_split) == "split='train=0.5': split fractions sum to 0.5, not 1"
+    assert bad_split.render(flag_text) == "--split train=0.5: split fractions sum to 0.5, not 1"
+    busy = LakeBusyError.naming("lake {lake} is busy ({wait_seconds=SECONDS})", lake="/l/{full}")
+    # a value's braces are its own, never an option
+    assert str(busy) == "lake /l/{full} is busy (wait_seconds=SECONDS)"
+    assert busy.render(flag_text) == "lake /l/{full} is busy (--wait SECONDS)"
+    switch = UsageError.about("full", "nothing to re-validate")
+    assert (str(switch), switch.render(flag_text)) == (
+        "full: nothing to re-validate",
+        "--full: nothing to re-validate",
+    )
+    plain = UsageError("no {options} here")
+    assert plain.render(flag_text) == str(plain) == "no {options} here"
+
+
+def test_every_renamed_option_is_a_flag_of_the_command_line():
+    flags = cli_flags()
+    assert {flag for flag in FLAGS.values() if flag.startswith("--")} <= flags

@@ -11,15 +11,22 @@
 - py4j (the JVM behind a classic Spark session) only in core/files.py, the one seam for files
   and engines, and in core/session.py, which launches the JVM: no other module reaches for
   `_jvm`, `_jsc`, `_jsparkSession`, a Hadoop configuration or `org.apache...` classes, or
-  imports py4j.
+  imports py4j;
+- only cli.py imports argparse or names an `a100m` flag in its strings (docstrings aside): the
+  library names options by their Python names and cli.py spells them as flags
+  (core/errors.py, `A100mError.about`); the pages that show an operator a command line to run
+  are the exceptions, listed below with their reason.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import textwrap
 from pathlib import Path
+
+from pipelines.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP_LEVEL = {"cli", "pipeline", "api", "__main__", ""}
@@ -38,6 +45,30 @@ PY4J_ALLOWED = {
     "pipelines.core.files": "the seam: the lake's Hadoop file system, the catalog, Spark Connect",
     "pipelines.core.session": "launches the JVM gateway with its output sent to the log file",
 }
+# The modules whose strings may hold a flag of `a100m`, and why.
+FLAGS_ALLOWED = {
+    "pipelines.cli": "the command line itself",
+    "pipelines.report.html": "the report page shows the command an operator runs next",
+    "pipelines.report.upkeep": "the report page's upkeep line gives the optimize command to run",
+    "pipelines.core.treeview": "the tree page says which command draws another video",
+}
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def cli_flags() -> set[str]:
+    """Every long option of every `a100m` command."""
+    parser = build_parser()
+    flags: set[str] = set()
+    parsers = [parser]
+    while parsers:
+        current = parsers.pop()
+        for action in current._actions:
+            flags.update(o for o in action.option_strings if o.startswith("--"))
+            if action.choices and isinstance(action.choices, dict):
+                parsers.extend(action.choices.values())
+    return flags - {"--help"}
+
+
 # Attributes that hand out the JVM (or a JVM object) of a classic session.
 JVM_HANDLES = {
     "_jvm",
@@ -93,6 +124,7 @@ def _stage(module: str) -> str:
 def house_problems(root: Path) -> list[str]:
     """Every broken rule, one line each, naming the modules involved."""
     modules = _modules(root)
+    flags = cli_flags()
     problems: list[str] = []
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
@@ -134,7 +166,36 @@ def house_problems(root: Path) -> list[str]:
             problems.append(f"{name} imports pyspark through {via}")
         if name not in PY4J_ALLOWED and (use := _py4j_use(modules[name])):
             problems.append(f"{name} uses py4j ({use}): go through pipelines.core.files")
+        if name != "pipelines.cli" and any(
+            m == "argparse" for m, _ in _imports(name, modules[name])
+        ):
+            problems.append(f"{name} imports argparse: only pipelines.cli parses flags")
+        if name not in FLAGS_ALLOWED:
+            for flag, line in _flags_named(modules[name], flags):
+                problems.append(
+                    f"{name} names the flag {flag} (line {line}): name the option, cli.py spells it"
+                )
     return problems
+
+
+def _flags_named(path: Path, flags: set[str]) -> list[tuple[str, int]]:
+    """The `a100m` flags in the module's strings, docstrings aside."""
+    tree = ast.parse(path.read_text())
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
+    return [
+        (flag, node.lineno)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        for flag in _FLAG.findall(node.value)
+        if flag in flags
+    ]
 
 
 def _py4j_use(path: Path) -> str | None:
@@ -182,6 +243,13 @@ def test_the_rule_checker_names_both_modules_of_a_broken_rule(tmp_path):
     write("core/classes.py", "def p(jvm):\n    return jvm.org.apache.hadoop.fs.Path\n")
     write("core/files.py", "def ls(spark):\n    return spark.sparkContext._jvm\n")
     write("core/console.py", 'CHATTY = ("py4j",)\n')
+    write("trainset/options.py", '"""Doc: --split is fine here."""\nimport argparse\n')
+    write("trainset/__init__.py", "")
+    write(
+        "trainset/stage.py",
+        'def f(x):\n    """--split here too."""\n    raise ValueError(f"--split {x}")\n',
+    )
+    write("core/native.py", 'JAVAC = ["javac", "--release", "17"]\n')
     problems = house_problems(tmp_path)
     assert "pipelines.core.lake (core) imports pipelines.ingest.stage (stage ingest)" in problems
     assert (
@@ -195,6 +263,13 @@ def test_the_rule_checker_names_both_modules_of_a_broken_rule(tmp_path):
     assert f"pipelines.ingest.listing uses py4j (._jsc, line 2): {seam}" in problems
     assert f"pipelines.core.gateway uses py4j (import py4j, line 1): {seam}" in problems
     assert f"pipelines.core.classes uses py4j (org.apache..., line 2): {seam}" in problems
+    assert (
+        "pipelines.trainset.options imports argparse: only pipelines.cli parses flags" in problems
+    )
+    flag_lines = [p for p in problems if " names the flag " in p]
+    assert flag_lines == [
+        "pipelines.trainset.stage names the flag --split (line 3): name the option, cli.py spells it"
+    ]
     assert not [
         p for p in problems if p.startswith(("pipelines.core.files ", "pipelines.core.console "))
     ]

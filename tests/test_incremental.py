@@ -59,7 +59,7 @@ def test_merged_figures_equal_a_full_revalidation(spark, four_nights):
     lake, report, nights = four_nights
     incremental = nights[-1][1]
     full = validate(spark, lake, report, new_run_id(), quarantine=False, full=True)
-    assert full.mode == FULL and full.scope_reason == "--full asked"
+    assert full.mode == FULL and full.scope_reason == "a full re-validation asked"
     # Every count the full run took, the incremental runs' merge gave, check by check.
     counted = {k: v for k, v in _counts(full.outcomes).items() if v[1] is not None}
     merged = _counts(incremental.lake_outcomes)

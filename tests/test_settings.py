@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from pipelines.cli import parse_spark_conf
 from pipelines.core.errors import SettingsError
 from pipelines.core.session import delta_coordinates, session_conf
-from pipelines.core.settings import load_settings, parse_spark_conf
+from pipelines.core.settings import load_settings
 
 
 def test_local_settings_file_is_read():

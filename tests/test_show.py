@@ -226,7 +226,7 @@ def test_a_video_is_picked_by_sql_or_at_random(spark, lake):
     assert first == pick_video(spark, lake.path, versions, random=True, seed=3)
     with pytest.raises(UsageError, match="no video of lake .* matches"):
         pick_video(spark, lake.path, versions, where="node_count < 0")
-    with pytest.raises(UsageError, match="--where 'nodecount > 1'"):
+    with pytest.raises(UsageError, match="where='nodecount > 1'"):
         pick_video(spark, lake.path, versions, where="nodecount > 1")
     with pytest.raises(UsageError, match="no video nosuchvideo"):
         show(spark, lake.path, "nosuchvideo", lake.tmp / "none")

@@ -6,16 +6,80 @@ Every error carries a message that is one line a person can act on: what is wron
 
 from __future__ import annotations
 
+import re
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Self
+
+# An option named in a message: `{name}` or `{name=VALUE}`, by its Python name (`wait_seconds`).
+_FIELD = re.compile(r"\{([a-z][a-z0-9_]*)(?:=([^{}]*))?\}")
+# How a caller spells an option: (its Python name, the value shown or None for a switch) -> text.
+OptionText = Callable[[str, str | None], str]
+_SWITCH = object()  # `about` without a value: the option is a switch (`full`)
+
+
+def python_option(name: str, value: str | None) -> str:
+    """An option as Python code gives it: `full`, `wait_seconds=SECONDS`."""
+    return name if value is None else f"{name}={value}"
+
+
+def _fill(template: str, values: dict[str, object], option_text: OptionText) -> str:
+    """The template's fields: a value given by name as it is, anything else as an option (one
+    pass, so a value's own braces are never read as fields)."""
+
+    def field(match: re.Match[str]) -> str:
+        name, value = match[1], match[2]
+        if value is None and name in values:
+            return str(values[name])
+        if value is not None and value in values:  # `{min_duration=LOW}`, LOW given
+            value = str(values[value])
+        return option_text(name, value)
+
+    return _FIELD.sub(field, template)
 
 
 class A100mError(Exception):
-    """Base of every error the project raises on purpose."""
+    """Base of every error the project raises on purpose.
+
+    Made by `naming` or `about`, a message names the options a caller can change by their Python
+    names; `str()` spells them as Python does (`wait_seconds=SECONDS`), `render` as the caller
+    does (the CLI: `--wait SECONDS`). So nothing under pipelines/ but cli.py names a flag.
+    """
+
+    _template: str | None = None
+    _values: dict[str, object] = {}
+    _option: tuple[str, object] | None = None
+
+    @classmethod
+    def naming(cls, template: str, /, **values: object) -> Self:
+        """A message whose `{name}` fields are the values given, and whose other fields,
+        `{option}` or `{option=VALUE}`, name options."""
+        exc = cls(_fill(template, values, python_option))
+        exc._template, exc._values = template, values
+        return exc
+
+    @classmethod
+    def about(cls, option: str, problem: str, value: object = _SWITCH, /, **values: object) -> Self:
+        """One option's value at fault: `option=VALUE: problem` (a switch: `option: problem`);
+        the problem is a template as `naming`'s."""
+        shown = None if value is _SWITCH else repr(value)
+        exc = cls(f"{python_option(option, shown)}: {_fill(problem, values, python_option)}")
+        exc._template, exc._values, exc._option = problem, values, (option, value)
+        return exc
+
+    def render(self, option_text: OptionText) -> str:
+        """The message with its options spelled by option_text (the CLI's flags)."""
+        if self._template is None:
+            return str(self)
+        text = _fill(self._template, self._values, option_text)
+        if self._option is None:
+            return text
+        option, value = self._option
+        return f"{option_text(option, None if value is _SWITCH else str(value))}: {text}"
 
 
 class UsageError(A100mError, ValueError):
-    """A flag, an argument or a combination of them that cannot work (exit 2)."""
+    """An option, an argument or a combination of them that cannot work (exit 2)."""
 
 
 class SettingsError(UsageError):

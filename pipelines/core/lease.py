@@ -164,11 +164,11 @@ class Lease:
             return (
                 f"lake {self.lake} is busy: {other.describe()} holds it; its lease expired at "
                 f"{until:%H:%M:%S} UTC but the process is alive (a late renewal): retry later, "
-                "pass --wait SECONDS, or stop that process"
+                "wait for it, or stop that process"
             )
         return (
             f"lake {self.lake} is busy: {other.describe()} holds it (lease until "
-            f"{until:%H:%M:%S} UTC); retry later or pass --wait SECONDS"
+            f"{until:%H:%M:%S} UTC); retry later or wait for it"
         )
 
     # -- taking, renewing, giving back -------------------------------------------------------
@@ -416,7 +416,7 @@ def hold_lake(
     pause = 1.0
     while (busy := lease.try_acquire()) is not None:
         if time.monotonic() >= deadline:
-            raise LakeBusyError(busy)
+            raise LakeBusyError.naming("{busy} ({wait_seconds=SECONDS})", busy=busy)
         # Each look at the journal is a Spark job: a waiter that polled every second would take
         # task slots from the holder it waits for, so it looks less often the longer it waits.
         time.sleep(min(pause, max(0.1, deadline - time.monotonic())))

@@ -157,9 +157,9 @@ class Settings:
         catalog_db: str | None = None,
         alert_webhook: str | None = None,
     ) -> Settings:
-        """Apply command-line flags; None leaves a setting as it is."""
+        """Apply a caller's overrides (the CLI's flags); None leaves a setting as it is."""
         conf = {**self.spark_conf, **(spark_conf or {})}
-        check_spark_conf(conf, "--spark-conf")
+        check_spark_conf(conf, "spark_conf")
         return replace(
             self,
             lake=lake if lake is not None else self.lake,
@@ -349,17 +349,6 @@ def check_spark_conf(conf: dict[str, str], where: str) -> None:
         near = difflib.get_close_matches(key, SPARK_PROPERTIES, n=1, cutoff=0.9)
         if near:
             raise SettingsError(f"{where}: {key} is not a Spark property; did you mean {near[0]}?")
-
-
-def parse_spark_conf(pairs: list[str] | None) -> dict[str, str]:
-    """Turn repeated --spark-conf KEY=VALUE flags into a dict."""
-    result: dict[str, str] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SettingsError(f"--spark-conf expects KEY=VALUE, got {pair!r}")
-        result[key.strip()] = value.strip()
-    return result
 
 
 _NAMES = {

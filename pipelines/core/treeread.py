@@ -178,7 +178,9 @@ def require_found(trees: dict[str, VideoTree], uids: list[str], lake: str) -> No
     """A usage error naming the videos that are neither in the tables nor in quarantine."""
     missing = [uid for uid in uids if uid not in trees]
     if missing:
-        raise UsageError(
-            f"no video {', '.join(missing)} in lake {lake} (not in videos/nodes, not in "
-            "quarantine): pick one with --random or --where"
+        raise UsageError.naming(
+            "no video {missing} in lake {lake} (not in videos/nodes, not in quarantine): pick "
+            "one with {random} or {where}",
+            missing=", ".join(missing),
+            lake=lake,
         )

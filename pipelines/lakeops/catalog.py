@@ -163,9 +163,12 @@ def register_catalog(spark: SparkSession, lake: str, database: str) -> Registrat
                 result.kept.append(table)
                 continue
             if kind.upper() != "EXTERNAL":
-                raise UsageError(
-                    f"{name} is a {kind.lower()} table at {where or '?'}, not this lake's "
-                    f"table: drop it or choose another --catalog-db"
+                raise UsageError.naming(
+                    "{name} is a {kind} table at {where}, not this lake's table: drop it or "
+                    "choose another {catalog_db}",
+                    name=name,
+                    kind=kind.lower(),
+                    where=where or "?",
                 )
             # external: only the name goes, the data stays where it is
             files.drop_catalog_entry(spark, database, table)

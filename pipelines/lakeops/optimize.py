@@ -26,6 +26,7 @@ from pipelines.core.errors import MissingTableError, UsageError
 from pipelines.core.failpoints import failpoint
 from pipelines.core.lake import table_path, table_version
 from pipelines.core.runs import committed_snapshot, journaled_write, lake_run
+from pipelines.lakeops.catalog import Registration
 from pipelines.lakeops.layout import (
     CDF_PROPERTY,
     CLUSTER_COLUMN,
@@ -80,6 +81,7 @@ class OptimizeResult:
     tables: list[TableResult] = field(default_factory=list)
     vacuumed: list[VacuumResult] = field(default_factory=list)
     seconds: float = 0.0
+    registration: Registration | None = None  # the catalog's, when the settings name one
 
     def summary(self) -> str:
         lines = [
@@ -114,7 +116,7 @@ def optimize_lake(
     if layout not in LAYOUTS:
         raise UsageError(f"layout {layout!r} is not one of {', '.join(LAYOUTS)}")
     if retention_hours is not None and (math.isnan(retention_hours) or retention_hours < 0):
-        raise UsageError(f"--retention-hours must be 0 or more, found {retention_hours}")
+        raise UsageError.about("retention_hours", "must be 0 or more", retention_hours)
     started = time.monotonic()
     result = OptimizeResult(run_id, lake, layout)
     with lake_run(spark, lake, run_id, STAGE, wait_seconds):
@@ -236,10 +238,14 @@ def plan_vacuum(
         if retention_hours is None:
             plan[table] = max(float(DEFAULT_RETENTION_HOURS), limit)
         elif retention_hours < limit:
-            raise UsageError(
-                f"retention {retention_hours:g} h is below what Delta's safety check allows for "
-                f"table {table} ({limit:g} h, its delta.deletedFileRetentionDuration): give "
-                f"--retention-hours {math.ceil(limit)} or more; nothing was vacuumed"
+            raise UsageError.naming(
+                "retention {hours} h is below what Delta's safety check allows for table "
+                "{table} ({limit} h, its delta.deletedFileRetentionDuration): give "
+                "{retention_hours=LEAST} or more; nothing was vacuumed",
+                hours=f"{retention_hours:g}",
+                table=table,
+                limit=f"{limit:g}",
+                LEAST=math.ceil(limit),
             )
         else:
             plan[table] = float(retention_hours)

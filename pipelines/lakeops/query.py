@@ -20,7 +20,7 @@ from typing import TextIO
 from pyspark.errors import AnalysisException, ParseException
 from pyspark.sql import SparkSession
 
-from pipelines.core.errors import A100mError, UsageError
+from pipelines.core.errors import A100mError, OptionText, UsageError, python_option
 from pipelines.core.lake import write_text_atomic
 from pipelines.core.runs import committed_snapshot
 from pipelines.lakeops.catalog import register_catalog, register_snapshot_views
@@ -60,9 +60,10 @@ def run_sql(
     catalog_db: str | None = None,
     max_rows: int = 100,
     stream: TextIO | None = None,
+    option_text: OptionText = python_option,
 ) -> QueryResult:
     if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise UsageError.about("fmt", "not one of {known}", fmt, known=", ".join(FORMATS))
     if not query.strip():
         raise UsageError("give the SQL query to run, in quotes")
     if catalog_db:
@@ -79,7 +80,7 @@ def run_sql(
         rows = frame.limit(limit + 1).collect() if limit is not None else frame.toLocalIterator()
         buffer = io.StringIO() if out else None
         target = buffer or stream or sys.stdout
-        count, truncated = _write(target, fmt, columns, rows, limit)
+        count, truncated = _write(target, fmt, columns, rows, limit, option_text)
     except (AnalysisException, ParseException) as exc:
         raise QueryError(error_line(exc)) from exc
     if buffer is not None and out:
@@ -88,7 +89,12 @@ def run_sql(
 
 
 def _write(
-    target: TextIO, fmt: str, columns: list[str], rows: Iterable, limit: int | None
+    target: TextIO,
+    fmt: str,
+    columns: list[str],
+    rows: Iterable,
+    limit: int | None,
+    option_text: OptionText,
 ) -> tuple[int, bool]:
     if fmt == "csv":
         writer = csv.writer(target, lineterminator="\n")
@@ -109,7 +115,8 @@ def _write(
     shown = rows[:limit] if truncated else rows
     target.write(format_table(columns, shown))
     footer = f"({len(shown)} row{'s' if len(shown) != 1 else ''}"
-    target.write(footer + (f"; first {limit} shown, use --max-rows)\n" if truncated else ")\n"))
+    more = f"; first {limit} shown, use {option_text('max_rows', None)})\n"
+    target.write(footer + (more if truncated else ")\n"))
     return len(shown), truncated
 
 

@@ -29,14 +29,16 @@ class PortInUseError(A100mError):
 
 def check_port(port: int, host: str = HOST) -> None:
     if not 0 < port < 65536:
-        raise UsageError(f"--port {port} is not a port number (1-65535)")
+        raise UsageError.about("port", "not a port number (1-65535)", port)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise PortInUseError(
-                f"port {port} on {host} is in use ({exc.strerror or exc}): choose another with "
-                "--port"
+            raise PortInUseError.naming(
+                "port {number} on {host} is in use ({why}): choose another {port}",
+                number=port,
+                host=host,
+                why=exc.strerror or exc,
             ) from exc
 
 

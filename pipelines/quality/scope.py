@@ -120,8 +120,8 @@ def plan_scope(
         )
     )
     if full and not lake_runs:
-        raise NothingToValidateError(
-            f"--full: lake {lake} holds no videos, so there is nothing to re-validate"
+        raise NothingToValidateError.about(
+            "full", "lake {lake} holds no videos, so there is nothing to re-validate", lake=lake
         )
     dq = (
         read_table(spark, lake, "dq_results", versions["dq_results"])
@@ -137,7 +137,7 @@ def plan_scope(
         return Scope(FULL, reason, current, lake_runs, ())
 
     if full:
-        return everything("--full asked")
+        return everything("a full re-validation asked")
     if not generation:
         return everything("the lake's first validation")
     if changed is not None:

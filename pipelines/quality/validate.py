@@ -193,8 +193,8 @@ def _validate(
     missing = [t for t in DATA_TABLES if versions[t] is None]
     if missing:
         if full:
-            raise NothingToValidateError(
-                f"--full: lake {lake} holds no videos, so there is nothing to re-validate"
+            raise NothingToValidateError.about(
+                "full", "lake {lake} holds no videos, so there is nothing to re-validate", lake=lake
             )
         raise MissingTableError(lake, missing)
     suites = suites if suites is not None else load_suites()

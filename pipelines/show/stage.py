@@ -76,18 +76,18 @@ def pick_video(
         try:
             videos = videos.where(F.expr(where))
         except Exception as exc:  # Spark's analysis error: name the expression
-            raise UsageError(f"--where {where!r}: {str(exc).splitlines()[0]}") from exc
+            raise UsageError.about("where", "{why}", where, why=str(exc).splitlines()[0]) from exc
     order = F.rand(seed) if random else F.col("video_uid")
     try:
         row = videos.select("video_uid").orderBy(order).limit(1).first()
     except Exception as exc:
-        raise UsageError(f"--where {where!r}: {str(exc).splitlines()[0]}") from exc
+        raise UsageError.about("where", "{why}", where, why=str(exc).splitlines()[0]) from exc
     if row is None:
-        raise UsageError(
-            f"no video of lake {lake} matches --where {where!r}"
-            if where
-            else f"lake {lake} has no videos"
-        )
+        if where:
+            raise UsageError.naming(
+                "no video of lake {lake} matches {where=WHERE}", lake=lake, WHERE=repr(where)
+            )
+        raise UsageError(f"lake {lake} has no videos")
     return row["video_uid"]
 
 

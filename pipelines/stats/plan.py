@@ -84,9 +84,12 @@ def _stored_counts(stored: DataFrame, lake: str) -> dict[str, tuple[int, int]]:
     ]
     foreign = sorted(f for f in formats if f != SKETCH_FORMAT)
     if foreign:
-        raise LakeStateError(
-            f"lake {lake}: stats_partials holds sketches in format {foreign[0]}, and this "
-            f"version reads {SKETCH_FORMAT}: run `a100m stats --full` to recompute them"
+        raise LakeStateError.naming(
+            "lake {lake}: stats_partials holds sketches in format {theirs}, and this version "
+            "reads {ours}: recompute them with stats {full}",
+            lake=lake,
+            theirs=foreign[0],
+            ours=SKETCH_FORMAT,
         )
     rows = (
         stored.where(F.col("kind").isin(TOTALS, VIDEOS))
@@ -118,10 +121,12 @@ def plan_partials(
     if orphans:
         foreign = sorted(set(orphans) - _ingested_runs(spark, lake))
         if foreign:
-            raise LakeStateError(
-                f"lake {lake}: stats_partials holds a partial of ingest run {foreign[0]}, which "
-                "no explode in the run journal committed: run `a100m stats --full` to rebuild "
-                "the partials from the lake's rows"
+            raise LakeStateError.naming(
+                "lake {lake}: stats_partials holds a partial of ingest run {run}, which no "
+                "explode in the run journal committed: rebuild the partials from the lake's "
+                "rows with stats {full}",
+                lake=lake,
+                run=foreign[0],
             )
     now = {run: (node_counts.get(run, 0), video_counts.get(run, 0)) for run in runs}
     to_compute = tuple(run for run in runs if known.get(run) != now[run])

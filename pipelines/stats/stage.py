@@ -173,8 +173,8 @@ def _compute_stats(
     nodes_version, videos_version = snapshot["nodes"], snapshot["videos"]
     if nodes_version is None:
         if full:
-            raise NothingToComputeError(
-                f"--full: lake {lake} holds no nodes, so there is nothing to recompute"
+            raise NothingToComputeError.about(
+                "full", "lake {lake} holds no nodes, so there is nothing to recompute", lake=lake
             )
         raise MissingTableError(lake, ["nodes"])
     computed_at = datetime.now(UTC).replace(microsecond=0)

@@ -413,13 +413,21 @@ def _export_split(export: Path, split: str | None) -> tuple[dict, str, Path]:
     splits = [name for name, _ in manifest["query"].get("split") or []] or [NO_SPLIT]
     if split is None:
         if len(splits) != 1:
-            raise EvaluationError(f"export {export} has splits {', '.join(splits)}: give --split")
+            raise EvaluationError.naming(
+                "export {export} has splits {splits}: give {split}",
+                export=export,
+                splits=", ".join(splits),
+            )
         split = splits[0]
     if split not in splits:
-        raise EvaluationError(f"--split {split}: export {export} has {', '.join(splits)}")
+        raise EvaluationError.about(
+            "split", "export {export} has {splits}", split, export=export, splits=", ".join(splits)
+        )
     file = export / split / manifest["output"]["file"]
     if not file.is_file():
-        raise EvaluationError(f"--split {split}: export {export} has nothing in it")
+        raise EvaluationError.about(
+            "split", "export {export} has nothing in it", split, export=export
+        )
     return manifest, split, file
 
 

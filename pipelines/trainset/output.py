@@ -45,8 +45,8 @@ def check_output(out: str, lake: str, overwrite: bool) -> Path:
     if target.exists() and not target.is_dir():
         raise SelectionError(f"output {out} is a file, not a folder")
     if target.is_dir() and any(target.iterdir()) and not overwrite:
-        raise SelectionError(
-            f"output {out} exists and is not empty: pass --overwrite to replace it"
+        raise SelectionError.naming(
+            "output {out} exists and is not empty: pass {overwrite} to replace it", out=out
         )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -90,14 +90,16 @@ def resample(
     """Write OUT/weights (Delta) and OUT/manifest.json; returns (manifest, seconds)."""
     started = time.monotonic()
     if k < 2:
-        raise SelectionError(f"--k {k}: give at least 2 clusters")
+        raise SelectionError.about("k", "give at least 2 clusters", k)
     target = check_output(out, lake, overwrite)
     versions = read_snapshot(spark, lake, Query())
     segments = actions(spark, lake, versions)
     distinct = segments.select("action").distinct()
     n_distinct = distinct.count()
     if n_distinct < k:
-        raise SelectionError(f"--k {k}: the lake has only {n_distinct} distinct brief actions")
+        raise SelectionError.about(
+            "k", "the lake has only {n} distinct brief actions", k, n=n_distinct
+        )
     clusters = cluster_actions(distinct, k, seed, vector_size)
     with staged_output(target) as stage:
         path = str(stage / WEIGHTS)

@@ -67,7 +67,7 @@ def read_snapshot(spark: SparkSession, lake: str, query: Query) -> dict[str, int
 def _video_ids(spark: SparkSession, path: str) -> DataFrame:
     local = Path(path)
     if "://" not in path and not local.is_file():
-        raise SelectionError(f"--videos {path}: no such file")
+        raise SelectionError.about("videos_file", "no such file", path)
     ids = spark.read.text(path).select(F.trim("value").alias("video_uid"))
     return ids.where((F.col("video_uid") != "") & ~F.col("video_uid").startswith("#")).distinct()
 
@@ -155,14 +155,17 @@ def resample_weights(spark: SparkSession, folder: str, versions: dict[str, int])
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise SelectionError(f"--resampled {folder}: no readable manifest.json") from None
+        raise SelectionError.about("resampled", "no readable manifest.json", folder) from None
     if manifest.get("command") != "resample":
-        raise SelectionError(f"--resampled {folder}: not an `a100m resample` output")
+        raise SelectionError.about("resampled", "not an `a100m resample` output", folder)
     made_from = manifest["versions"]["nodes"]
     if made_from != versions["nodes"]:
-        raise SelectionError(
-            f"--resampled {folder} was made from nodes v{made_from}, the lake is at "
-            f"v{versions['nodes']}: run `a100m resample` again"
+        raise SelectionError.about(
+            "resampled",
+            "made from nodes v{made}, the lake is at v{now}: run `a100m resample` again",
+            folder,
+            made=made_from,
+            now=versions["nodes"],
         )
     return (
         spark.read.format("delta")

@@ -111,7 +111,7 @@ def select(
     """Write the segments that pass the query to OUT/segments, with OUT/manifest.json."""
     started = time.monotonic()
     if table_format not in TABLE_FORMATS:
-        raise SelectionError(f"--as {table_format}: give parquet or delta")
+        raise SelectionError.about("table_format", "give parquet or delta", table_format)
     target = check_output(out, lake, overwrite)
     versions = read_snapshot(spark, lake, query)
     segments = select_segments(spark, lake, query, versions)
@@ -144,7 +144,7 @@ def _flat_fields(fields: str | None) -> list[str]:
         return [c for c in SEGMENT_COLUMNS if c != "split"]
     names = [f.strip() for f in fields.split(",") if f.strip()]
     for name in names:
-        check_field(name, SEGMENT_COLUMNS, "--fields")
+        check_field(name, SEGMENT_COLUMNS, "fields")
     return [n for n in dict.fromkeys(names) if n != "split"]
 
 
@@ -167,24 +167,28 @@ def export(
     for."""
     started = time.monotonic()
     if fmt not in FORMATS:
-        raise SelectionError(f"--format {fmt}: unknown format; known: {', '.join(FORMATS)}")
+        raise SelectionError.about(
+            "fmt", "unknown format; known: {known}", fmt, known=", ".join(FORMATS)
+        )
     if not 0 <= precision <= 6:
-        raise SelectionError(f"--precision {precision}: give 0 to 6 decimals")
+        raise SelectionError.about("precision", "give 0 to 6 decimals", precision)
     check_id_prefix(id_prefix)
     if fps is not None and fmt != "activitynet":
-        raise SelectionError(f"--fps is for --format activitynet, not {fmt}")
+        raise SelectionError.naming("{fps} is for {fmt=activitynet}, not {given}", given=fmt)
     fps = DEFAULT_FPS if fps is None else check_fps(fps)
-    label = check_field(label or DEFAULT_FIELD.get(fmt, "action_brief"), TEXT_FIELDS, "--field")
+    label = check_field(label or DEFAULT_FIELD.get(fmt, "action_brief"), TEXT_FIELDS, "label")
     flat = _flat_fields(fields)
     if selection is not None:
         if query is not None and query != Query(seed=query.seed):
-            raise SelectionError("give --selection or filters, not both: filter with a100m select")
+            raise SelectionError.naming(
+                "give {selection} or filters, not both: filter with a100m select"
+            )
         source = read_manifest(selection)
         lake, versions = source["lake"], {t: int(v) for t, v in source["versions"].items()}
         query = Query.from_json(source["query"])
     else:
         if lake is None:
-            raise SelectionError("give --lake or --selection")
+            raise SelectionError.naming("give {lake} or {selection}")
         query = query or Query()
     target = check_output(out, lake, overwrite)
     if selection is not None:
