@@ -52,6 +52,7 @@ SLOW_MODULES = {
     "test_report",
     "test_report_history",
     "test_report_upkeep",
+    "test_s3",
     "test_show",
     "test_stats",
     "test_trainset",

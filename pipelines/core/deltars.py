@@ -8,7 +8,9 @@ state is computed by the same functions as Spark's reader, from the same commits
 commits are put-if-absent on a local file system, as Spark's are.
 
 For a lake on HDFS or an object store, local_root is None and the callers use Spark, whose file
-systems and credentials the settings configure.
+systems and credentials the settings configure; except on S3 with `object_store_commits:
+conditional_put`, where the journal's steps are committed here too, with put-if-absent commit
+files (core/objectstore.py).
 """
 
 from __future__ import annotations
@@ -97,14 +99,16 @@ def append_rows(folder: Path, rows: list[dict[str, Any]], schema: Any, user_meta
 
 
 def append_row(
-    folder: Path,
+    folder: Path | str,
     row: dict[str, Any],
     schema: Any,
     user_metadata: str,
     configuration: dict[str, str],
+    storage_options: dict[str, str] | None = None,
 ) -> None:
     """Commit one row (a blind append) with userMetadata; configuration applies when the
-    commit creates the table. schema: the table's pyarrow schema."""
+    commit creates the table. schema: the table's pyarrow schema. folder: a local folder, or
+    an s3:// URI with its storage_options (core/objectstore.py)."""
     import pyarrow as pa
     from deltalake import CommitProperties, write_deltalake
 
@@ -114,7 +118,22 @@ def append_row(
         mode="append",
         configuration=configuration,
         commit_properties=CommitProperties(custom_metadata={"userMetadata": user_metadata}),
+        storage_options=storage_options,
     )
+
+
+def remote_history(
+    uri: str, limit: int, storage_options: dict[str, str]
+) -> list[tuple[int, str | None]] | None:
+    """history() of a table on an object store (an s3:// URI); None where there is none."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        commits = DeltaTable(uri, storage_options=storage_options).history(limit)
+    except TableNotFoundError:
+        return None
+    return [(int(c["version"]), c.get("userMetadata")) for c in commits]
 
 
 def lake_tables(root: Path, lake: str) -> list[str]:

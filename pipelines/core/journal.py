@@ -34,7 +34,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
-from pipelines.core import deltars
+from pipelines.core import deltars, objectstore
 from pipelines.core.contracts import JOURNAL_SCHEMA, arrow_schema
 from pipelines.core.errors import LakeStateError
 from pipelines.core.failpoints import failpoint
@@ -106,6 +106,11 @@ def read_state(spark: SparkSession, lake: str) -> LakeState | None:
     if (root := deltars.local_root(lake)) is not None:
         return read_state_without_spark(root)
     path = journal_path(lake)
+    if objectstore.journal_through_deltars(spark, lake):  # S3, conditional puts
+        found = deltars.remote_history(
+            objectstore.deltars_uri(path), STATE_WINDOW, objectstore.storage_options(spark)
+        )
+        return None if found is None else state_from_commits(path, found)
     if not DeltaTable.isDeltaTable(spark, path):
         return None
     commits = (
@@ -172,8 +177,10 @@ def append_row(
 ) -> None:
     """Commit one journal row, a blind append whose metadata is the step's state (its epoch is
     the current one + 1): by delta-rs on a local lake, else by Spark, from literals (no Python
-    rows to ship to the JVM)."""
-    if (root := deltars.local_root(lake)) is not None:
+    rows to ship to the JVM). On S3 with conditional puts, by delta-rs too (core/objectstore.py)."""
+    root = deltars.local_root(lake)
+    remote = root is None and objectstore.journal_through_deltars(spark, lake)
+    if root is not None or remote:
         row = {
             "run_id": run_id,
             "stage": stage,
@@ -189,11 +196,14 @@ def append_row(
             "expires_at": state.expires_at.replace(tzinfo=UTC) if state.expires_at else None,
         }
         deltars.append_row(
-            root / JOURNAL_TABLE,
+            root / JOURNAL_TABLE
+            if root is not None
+            else objectstore.deltars_uri(journal_path(lake)),
             row,
             arrow_schema(JOURNAL_SCHEMA),
             json.dumps(asdict(state), sort_keys=True),
             {"delta.checkpointInterval": JOURNAL_CHECKPOINT_INTERVAL},
+            None if root is not None else objectstore.storage_options(spark),
         )
         failpoint(f"after_journal_{row_state}_{stage}")
         return

@@ -2,8 +2,9 @@
 
 Every commit to `_runs` is one numbered step of the lease (core/journal.py). A run that finds the
 lake free (or its holder's lease expired) commits the next step naming itself as holder; when two
-runs race, both commits land (the Delta log gives each its own version, put-if-absent, on HDFS
-and object stores as on a local disk), but only the first commit of a step counts: the run whose
+runs race, both commits land (the Delta log gives each its own version, put-if-absent: on a local
+disk, HDFS, GCS and ADLS, and on S3 only with object_store_commits, which hold_lake requires there;
+core/objectstore.py, docs/storage.md), but only the first commit of a step counts: the run whose
 commit came second reads the journal back, sees another run's step, and backs off, naming it.
 Every later step is checked the same way, so a holder that lost the lease (it stalled past its
 expiry and another run took over) finds out before its next commit and commits nothing more.
@@ -52,6 +53,7 @@ from pipelines.core.journal import (
     utc_now,
 )
 from pipelines.core.lake import check_lake_root, table_path
+from pipelines.core.objectstore import require_safe_commits
 
 log = logging.getLogger(__name__)
 
@@ -409,6 +411,7 @@ def hold_lake(
     if outer is not None:
         yield outer
         return
+    require_safe_commits(spark, lake)  # S3 without put-if-absent: refused (core/objectstore.py)
     check_lake_root(spark, lake)
     seconds = float(os.environ.get("A100M_LEASE_SECONDS", DEFAULT_LEASE_SECONDS))
     lease = Lease(spark, lake, run_id, command, seconds)

@@ -47,6 +47,8 @@ ANOMALY_STRATEGIES: dict[str, dict[str, tuple[type, ...]]] = {
 }
 ANOMALY_SEVERITIES = tuple(Severity)
 LOG_LEVELS = ("ALL", "DEBUG", "INFO", "WARN", "ERROR", "FATAL", "OFF", "TRACE")
+# object_store_commits: how an S3 lake's commits stay apart (core/objectstore.py)
+OBJECT_STORE_COMMITS = ("conditional_put", "single_writer")
 
 # Older names kept working: variable -> (section path, key).
 ENV_SHORTCUTS: dict[str, tuple[str, ...]] = {
@@ -145,6 +147,11 @@ class Settings:
     # how many runs the report page and report.json keep (detection always judges them all)
     report_history_runs: int = field(
         default=REPORT_HISTORY_RUNS, metadata=_in_file("report_history_runs")
+    )
+    # how an S3 lake's commits stay apart (core/objectstore.py, docs/storage.md): conditional_put
+    # or single_writer; null: a writing command on an S3 lake refuses
+    object_store_commits: str | None = field(
+        default=None, metadata=_in_file("object_store_commits")
     )
 
     def with_overrides(
@@ -291,6 +298,12 @@ def _check_schema(raw: dict[str, Any], where: str) -> None:
     runs = raw.get("report_history_runs")
     if runs is not None and runs < 1:
         raise SettingsError(f"{where}: report_history_runs must be at least 1, found {runs}")
+    commits = raw.get("object_store_commits")
+    if commits not in (None, "", "null", "none", *OBJECT_STORE_COMMITS):
+        raise SettingsError(
+            f"{where}: object_store_commits {commits!r} is not one of "
+            f"{', '.join(OBJECT_STORE_COMMITS)} (or null)"
+        )
     level = raw.get("log_level")
     if level is not None and level.upper() not in LOG_LEVELS:
         raise SettingsError(f"{where}: log_level {level!r} is not one of {', '.join(LOG_LEVELS)}")
