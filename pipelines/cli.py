@@ -77,6 +77,7 @@ def flag_text(option: str, value: str | None) -> str:
 def _common_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("settings")
+    group.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     group.add_argument(
         "--env", help="settings environment: conf/<env>.yaml (default: local, or $A100M_ENV)"
     )
@@ -123,13 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
         "explode", parents=[common], help="ingest raw Parquet/JSON rows into the flat Delta tables"
     )
     _add_inputs(explode)
-    explode.add_argument("--lake", help="lake root folder or URI (default: from settings)")
 
     run = commands.add_parser(
         "run", parents=[common], help="run every stage: explode, then the rest"
     )
     _add_inputs(run)
-    run.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     run.add_argument("--report", help="report folder (default: from settings)")
 
     validate = commands.add_parser(
@@ -137,7 +136,6 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="run the Great Expectations suites; quarantine bad records",
     )
-    validate.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     validate.add_argument(
         "--report", help="folder for Data Docs and JSON results (default: from settings)"
     )
@@ -155,7 +153,6 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser(
         "stats", parents=[common], help="corpus statistics: stats_* tables, JSON, HTML"
     )
-    stats.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     stats.add_argument(
         "--out", help="folder for stats.json and report.html (default: <report>/stats)"
     )
@@ -170,7 +167,6 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="scheduled data-quality report: a dated folder and an index",
     )
-    report.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     report.add_argument("--out", help="folder holding the dated reports (default: from settings)")
     report.add_argument(
         "--alert-webhook",
@@ -184,21 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="roll back what a killed run left half-written, and nothing else",
     )
-    recover.add_argument("--lake", help="lake root folder or URI (default: from settings)")
 
-    snapshot = commands.add_parser(
+    commands.add_parser(
         "snapshot",
         parents=[common],
         help="print each table's last committed version as JSON, for external readers",
     )
-    snapshot.add_argument("--lake", help="lake root folder or URI (default: from settings)")
 
     optimize = commands.add_parser(
         "optimize",
         parents=[common],
         help="compact the tables, cluster them on video_uid, optionally VACUUM (docs/lakeops.md)",
     )
-    optimize.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     optimize.add_argument(
         "--layout",
         type=_layout,
@@ -218,7 +211,6 @@ def build_parser() -> argparse.ArgumentParser:
         "sql", parents=[common], help="run one SQL query against the lake's committed snapshot"
     )
     sql.add_argument("query", help='the query, in quotes: "SELECT count(*) FROM segments"')
-    sql.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.add_argument("--out", metavar="FILE", help="write the result there instead of stdout")
     sql.add_argument(
@@ -227,7 +219,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve", parents=[common], help="a Spark Connect endpoint on 127.0.0.1 over the catalog"
     )
-    serve.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     serve.add_argument("--port", type=int, default=15002, help="port (default: 15002)")
     for with_catalog in (run, optimize, sql, serve):
         with_catalog.add_argument(
@@ -242,21 +233,18 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="a subset of segments, split by video, with a manifest (docs/trainset.md)",
     )
-    select.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     _add_select_options(select)
     export = commands.add_parser(
         "export",
         parents=[common],
         help="a selection or the lake as ActivityNet, dense captions, Charades-STA, ...",
     )
-    export.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     _add_export_options(export)
     resample = commands.add_parser(
         "resample",
         parents=[common],
         help="cluster the distinct brief actions; weights for sampling uniformly over clusters",
     )
-    resample.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     _add_resample_options(resample)
     evaluate = commands.add_parser(
         "evaluate", help="tIoU mAP and Recall@k of predictions on an exported split (no Spark)"
@@ -276,7 +264,6 @@ def build_parser() -> argparse.ArgumentParser:
         "show", parents=[common], help="one video's tree as an offline HTML page (and PNG)"
     )
     show.add_argument("video_uid", nargs="?", help="the video (or pick one: --random, --where)")
-    show.add_argument("--lake", help="lake root folder or URI (default: from settings)")
     show.add_argument("--random", action="store_true", help="a random video (of --where's)")
     show.add_argument("--seed", type=int, help="with --random: the same seed, the same video")
     show.add_argument("--where", metavar="SQL", help='a videos predicate: "node_count > 1000"')
