@@ -16,6 +16,9 @@ from typing import Any
 from tests.s3 import S3Server
 
 ROUND_SECONDS = 120  # a barrier that waits longer than this breaks: the other contender died
+# The first wait is for the other's Spark start, which on a fresh machine resolves S3A's JARs from
+# Maven Central (the AWS SDK bundle is 640 MB) while this one waits for its lock.
+START_SECONDS = 1200
 
 
 def contender_settings(server: S3Server, lake: str, commits: str | None) -> Any:
@@ -52,7 +55,7 @@ def contend(
     )
     try:
         for round_ in range(rounds):
-            barrier.wait(ROUND_SECONDS)
+            barrier.wait(START_SECONDS if round_ == 0 else ROUND_SECONDS)
             lease = Lease(spark, lake, f"{name}-{round_}", "race", 600.0)
             busy = lease.try_acquire(attempts=1)
             results.put((name, round_, busy is None, busy))

@@ -17,7 +17,7 @@ from pipelines.core.errors import SettingsError
 from pipelines.core.objectstore import CONDITIONAL_PUT, SETTING
 from pipelines.core.settings import load_settings
 from tests.s3 import S3Server, seaweedfs
-from tests.s3race import ROUND_SECONDS, contend
+from tests.s3race import ROUND_SECONDS, START_SECONDS, contend
 
 # The race's rounds: each is one simultaneous commit of the same journal version by both.
 RACE_ROUNDS = 25
@@ -96,7 +96,7 @@ def test_two_processes_racing_for_the_lease_on_s3_never_both_win(s3, tmp_path):
     try:
         while len(seen) < 2 * RACE_ROUNDS:
             # the children start Spark first (tens of seconds on 2 busy cores)
-            seen.append(results.get(timeout=ROUND_SECONDS * 3))
+            seen.append(results.get(timeout=START_SECONDS if not seen else ROUND_SECONDS * 3))
             assert seen[-1][1] >= 0, f"contender {seen[-1][0]} failed: {seen[-1][3]}"
     except queue.Empty:
         pytest.fail(f"the race stopped after {len(seen)} answers (logs in {tmp_path})")
