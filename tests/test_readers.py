@@ -1,16 +1,17 @@
 """Our exports read by the code their communities use, on the real sample and on a generated
-corpus: ActionFormer's ActivityNet loader, dataset and evaluator (tests/readers.py, from PyPI),
-HF `datasets` for the JSON Lines and Parquet formats, and the documented contracts of 2D-TAN's
-Charades-STA loader and PDVC's dense-caption loader (neither is on PyPI: see docs/readers.md).
+corpus: ActionFormer's ActivityNet loader, dataset and evaluator (from PyPI), 2D-TAN's
+Charades-STA dataset, PDVC's dense-caption dataset and evaluator, Moment-DETR's QVHighlights
+evaluator (vendored in tests/third_party: none is on PyPI), and HF `datasets` for the JSON Lines
+and Parquet formats (tests/readers.py loads them; docs/readers.md says how).
 
 Expectations come from the raw Parquet through pyarrow, never from the lake or the export."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import re
+import types
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,14 @@ from pipelines import synth
 from pipelines.cli import EXIT_OK, main
 from pipelines.ingest.stage import explode
 from tests.conftest import REAL_SAMPLE, require_real_sample
-from tests.readers import actionformer_dataset, actionformer_metrics
+from tests.readers import (
+    actionformer_dataset,
+    actionformer_metrics,
+    pdvc_evaluate2018,
+    pdvc_video_dataset,
+    qvhighlights_eval,
+    two_d_tan_charades,
+)
 
 SPEC = (("train", 0.6), ("val", 0.2), ("test", 0.2))
 SPLIT = ",".join(f"{n}={f}" for n, f in SPEC)
@@ -168,54 +176,42 @@ def test_activitynet_without_split_is_validation_scored_by_actionformer(corpora,
     assert average_shifted < average
 
 
-# --- Charades-STA: 2D-TAN's contract ----------------------------------------------------------
-
-
-def read_like_2d_tan(folder: Path, split: str) -> tuple[dict, list[dict]]:
-    """What 2D-TAN's lib/datasets/charades.py does (not on PyPI, so written here from its
-    source, which stays out of the repo): durations from Charades_v1_{split}.csv (`id`,
-    `length`, csv.DictReader), then each line of charades_sta_{split}.txt split on `##` into
-    exactly two parts, the sentence cut at its first '.\\n', the head split on single spaces
-    into id, start, end; the end clipped to the duration and the segment kept if start < end."""
-    with (folder / f"Charades_v1_{split}.csv").open(newline="") as f:
-        durations = {row["id"]: float(row["length"]) for row in csv.DictReader(f)}
-    kept = []
-    for line in (folder / f"charades_sta_{split}.txt").open():
-        head, sentence = line.split("##")  # exactly one separator, or ValueError
-        sentence = sentence.split(".\n")[0]
-        vid, start, end = head.split(" ")
-        clipped = min(float(end), durations[vid])
-        if float(start) < clipped:
-            kept.append(
-                {"video": vid, "times": [float(start), clipped], "end": float(end),
-                 "description": sentence.rstrip("\n")}
-            )  # fmt: skip
-    return durations, kept
+# --- Charades-STA: 2D-TAN -----------------------------------------------------------------------
 
 
 def described(label: str) -> str:
-    """The sentence 2D-TAN ends up with: ours on one line, cut at its final '.'."""
+    """The description 2D-TAN keeps: our label on one line (the export turns tabs and line
+    breaks into spaces and `##` into `#`), then its own `sent.split('.\\n')[0]` of the line's
+    text after `##` (so a sentence without a final '.' keeps its line break, as Charades-STA's
+    own lines with one drop theirs; its tokenizer, `description.split()`, drops it either way)."""
     sentence = re.sub(r"#{2,}", "#", re.sub(r"[\t\r\n ]+", " ", label)).strip(" ")
-    return (sentence + "\n").split(".\n")[0].rstrip("\n")
+    return (sentence + "\n").split(".\n")[0]
 
 
 @pytest.mark.parametrize("corpus", ["sample", "generated"])
-def test_charades_files_read_as_2d_tan_reads_them_none_clipped(corpora, out_root, corpus):
+def test_charades_files_read_by_2d_tan_none_clipped_or_dropped(corpora, out_root, corpus):
     lake, rows = corpora[corpus]
     out = export(lake, out_root / f"charades-{corpus}", "charades-sta", "--split", SPLIT)
     expected = labelled(rows)
     for split in SUBSET:
-        mine = sorted(
-            (v, t3(s), t3(e), node, label)
-            for v, s, e, _, node, label in expected
-            if split_of(v) == split
+        mine = [
+            (v, t3(s), t3(e), label) for v, s, e, _, _, label in expected if split_of(v) == split
+        ]
+        # 2D-TAN's Charades(split) with DATA_DIR = OUT: its __init__ reads both files
+        dataset = two_d_tan_charades(out, split)
+        assert len(dataset) == len(mine) > 0, split  # nothing dropped (start < clipped end)
+        got = sorted(
+            (a["video"], a["times"][0], a["times"][1], a["description"])
+            for a in dataset.annotations
         )
-        durations, kept = read_like_2d_tan(out, split)
-        assert len(kept) == len(mine) > 0, split  # nothing dropped
-        assert all(a["times"][1] == a["end"] for a in kept)  # nothing clipped
-        got = sorted((a["video"], *a["times"], a["description"]) for a in kept)
-        assert got == sorted((v, s, e, described(label)) for v, s, e, _, label in mine)
-        assert set(durations) == {v for v, *_ in mine}
+        # every segment as the raw Parquet has it: none clipped to its video's length
+        assert got == sorted((v, s, e, described(label)) for v, s, e, label in mine), split
+        assert set(dataset.durations) == {v for v, *_ in mine}
+        assert all(a["duration"] >= a["times"][1] for a in dataset.annotations)
+        first = min(mine)
+        assert (first[0], first[1], first[2]) in {
+            (a["video"], *a["times"]) for a in dataset.annotations
+        }
     assert not list(out.glob("*/"))  # one data folder, 2D-TAN's DATA_DIR
 
 
@@ -228,15 +224,24 @@ def hf_load(folder: Path, fmt: str, cache: Path):
     return datasets.load_dataset(fmt, data_dir=str(folder), cache_dir=str(cache))
 
 
-def test_moment_detr_lines_read_by_hf_datasets(corpora, out_root, tmp_path):
-    lake, rows = corpora["sample"]
-    out = export(lake, out_root / "mdetr", "moment-detr", "--split", SPLIT)
+@pytest.fixture(scope="module")
+def mdetr(corpora, out_root) -> dict[str, Path]:
+    """The moment-detr export of each corpus, split by video."""
+    return {
+        name: export(lake, out_root / f"mdetr-{name}", "moment-detr", "--split", SPLIT)
+        for name, (lake, _) in corpora.items()
+    }
+
+
+def test_moment_detr_lines_read_by_hf_datasets(corpora, mdetr, tmp_path):
+    _, rows = corpora["sample"]
+    out = mdetr["sample"]
     loaded = hf_load(out, "json", tmp_path / "hf")
     expected = labelled(rows)
     assert set(loaded) == set(HF_SPLIT.values())
     for split, hf in HF_SPLIT.items():
         mine = {
-            int(hashlib.sha256(f"{v}/{node}".encode()).hexdigest()[:15], 16): (v, t3(s), t3(e), lv)
+            qid_of(v, node): (v, t3(s), t3(e), lv)
             for v, s, e, lv, node, _ in expected
             if split_of(v) == split
         }
@@ -246,6 +251,38 @@ def test_moment_detr_lines_read_by_hf_datasets(corpora, out_root, tmp_path):
             v, s, e, level = mine[line["qid"]]
             assert (line["vid"], line["relevant_windows"], line["level"]) == (v, [[s, e]], level)
             assert line["duration"] >= e and line["query"].strip()
+
+
+def qid_of(video: str, node: str) -> int:
+    return int(hashlib.sha256(f"{video}/{node}".encode()).hexdigest()[:15], 16)
+
+
+@pytest.mark.parametrize("corpus", ["sample", "generated"])
+def test_moment_detr_lines_read_by_the_qvhighlights_evaluator(corpora, mdetr, corpus):
+    """Moment-DETR's standalone_eval reads each split's lines (its load_jsonl) and scores our
+    windows fed back as predictions at 100 (its MR-mAP and R1 are percentages)."""
+    out, (_, rows) = mdetr[corpus], corpora[corpus]
+    expected = labelled(rows)
+    qv = qvhighlights_eval()
+    for split in SUBSET:
+        mine = {
+            qid_of(v, node): (v, t3(s), t3(e), label.strip())
+            for v, s, e, _, node, label in expected
+            if split_of(v) == split
+        }
+        truth = qv.load_jsonl(str(out / split / "moment_detr.jsonl"))
+        assert len(truth) == len(mine) > 0 and {q["qid"] for q in truth} == set(mine), split
+        for q in truth:
+            v, s, e, label = mine[q["qid"]]
+            assert (q["vid"], q["relevant_windows"]) == (v, [[s, e]])
+            assert q["duration"] >= e and q["query"].split() == label.split()
+        submission = [
+            {"qid": q["qid"], "pred_relevant_windows": [[*q["relevant_windows"][0], 1.0]]}
+            for q in truth
+        ]
+        m_ap = qv.compute_mr_ap(submission, truth, num_workers=1)
+        r1 = qv.compute_mr_r1(submission, truth)
+        assert set(m_ap.values()) == {100.0} and set(r1.values()) == {100.0}, (m_ap, r1)
 
 
 def test_one_empty_split_rule_for_every_format(corpora, out_root, tmp_path):
@@ -284,15 +321,12 @@ def test_one_empty_split_rule_for_every_format(corpora, out_root, tmp_path):
     assert list(whole["database"]) == [one]
 
 
-# --- dense captions: PDVC's contract -----------------------------------------------------------
+# --- dense captions: PDVC --------------------------------------------------------------------
 
 
-def test_dense_captions_read_as_pdvc_reads_them(corpora, out_root):
-    """PDVC (not on PyPI) reads {VIDEO: {duration, timestamps, sentences}} and, with the
-    ActivityNet Captions ids it is built for, video ids that start with `v_`."""
-    lake, rows = corpora["generated"]
-    out = export(lake, out_root / "dense", "dense-captions", "--split", SPLIT, "--id-prefix", "v_")
-    want = {}
+def summaries(rows: list[dict]) -> dict[str, list]:
+    """video -> sorted [([start, end], brief summary)] of the raw Parquet's nodes."""
+    want: dict[str, list] = {}
     for row in rows:
         for n in row["nodes"]:
             summary = ((n["gpt"] or {}).get("summary") or {}).get("brief")
@@ -300,14 +334,78 @@ def test_dense_captions_read_as_pdvc_reads_them(corpora, out_root):
                 want.setdefault(row["video_uid"], []).append(
                     ([t3(n["start"]), t3(n["end"])], summary)
                 )
+    return {video: sorted(pairs) for video, pairs in want.items()}
+
+
+@pytest.mark.parametrize("corpus", ["sample", "generated"])
+def test_dense_captions_read_by_pdvc_dataset_and_evaluator(corpora, out_root, tmp_path, corpus):
+    """PDVC's PropSeqDataset reads each split's file (with ActivityNet's `v_` ids: it cuts the
+    13-character key for its feature files and invalid-video lists); its densevid_eval3
+    evaluator scores our captions fed back as predictions at recall and precision 1."""
+    lake, rows = corpora[corpus]
+    out = export(
+        lake, out_root / f"dense-{corpus}", "dense-captions", "--split", SPLIT, "--id-prefix", "v_"
+    )
+    want = summaries(rows)
+    vdata, evaluation = pdvc_video_dataset(), pdvc_evaluate2018()
+    words = sorted({w for pairs in want.values() for _, s in pairs for w in s.lower().split()})
+    vocab = tmp_path / "vocabulary.json"
+    vocab.write_text(
+        json.dumps(
+            {"word_to_ix": {w: i + 1 for i, w in enumerate(words)},
+             "ix_to_word": {str(i + 1): w for i, w in enumerate(words)}}
+        )
+    )  # fmt: skip
     for split in SUBSET:
-        doc = json.loads((out / split / "dense_captions.json").read_text())
-        assert set(doc) == {f"v_{v}" for v in want if split_of(v) == split}
-        for vid, entry in doc.items():
-            assert len(entry["timestamps"]) == len(entry["sentences"])
-            assert all(0 <= s <= e <= entry["duration"] for s, e in entry["timestamps"])
-            pairs = list(zip(entry["timestamps"], entry["sentences"], strict=True))
-            assert pairs == sorted(want[vid[2:]])
+        anno = out / split / "dense_captions.json"
+        videos = sorted(v for v in want if split_of(v) == split)
+        invalid = tmp_path / f"invalid-{split}.json"
+        invalid.write_text(json.dumps([f"v_{videos[0]}"]))  # PDVC drops it by `k[:13]`
+        opt = types.SimpleNamespace(
+            vocab_size=len(words), max_caption_len=30, invalid_video_json=[str(invalid)],
+            feature_sample_rate=1, train_proposal_sample_num=30, gt_proposal_sample_num=10**6,
+            feature_dim=500, num_queries=10, visual_feature_type="c3d", data_rescale=False,
+            data_norm=False, num_classes=1,
+        )  # fmt: skip
+        # no features here: PDVC pads a missing feature file with 100 zero rows
+        dataset = vdata["PropSeqDataset"](
+            str(anno), str(tmp_path / "no-features"), str(vocab), False, "gt", opt
+        )
+        assert len(dataset) == len(videos) - 1 and f"v_{videos[0]}" not in dataset.keys
+        for i in range(len(dataset)):
+            feats, featstamps, _, labels, stamps, duration, captions, key = dataset[i]
+            assert key[:2] == "v_" and len(key) == 13 and key[2:] in want, key
+            assert sorted(zip(stamps, captions, strict=True)) == want[key[2:]]
+            assert all(0 <= s <= e <= duration for s, e in stamps)
+            assert all(0 <= f <= feats.shape[0] - 1 for pair in featstamps for f in pair)
+            assert all(label[0] == 0 == label[-1] for label in labels)
+        if split != "test":
+            continue  # the evaluator, quadratic in a video's captions, on one split
+        # the evaluator: our captions as the predictions
+        truth = json.loads(anno.read_text())
+        for name, shift in (("perfect", 0.0), ("shifted", 0.4)):
+            results = {
+                video: [
+                    {"timestamp": [s + shift * (e - s), e + shift * (e - s)], "sentence": c}
+                    for (s, e), c in zip(entry["timestamps"], entry["sentences"], strict=True)
+                ]
+                for video, entry in truth.items()
+            }
+            submission = tmp_path / f"pred-{split}-{name}.json"
+            submission.write_text(
+                json.dumps({"version": "VERSION 1.0", "results": results, "external_data": {}})
+            )
+            # its default keeps a video's first 1,000 predictions: raise it for longer trees
+            # (docs/readers.md)
+            args = types.SimpleNamespace(
+                references=[str(anno)], submission=str(submission), tious=[0.3, 0.5, 0.7, 0.9],
+                max_proposals_per_video=1000, verbose=False, no_lang_eval=1,
+            )  # fmt: skip
+            scores = evaluation["main"](args)
+            if shift:
+                assert scores["Recall"][-1] < 1.0 and scores["Precision"][-1] < 1.0, scores
+            else:
+                assert scores == {"Recall": [1.0] * 4, "Precision": [1.0] * 4}, scores
 
 
 def test_actionformer_evaluator_sees_labels_from_every_split(anet):
