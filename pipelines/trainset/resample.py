@@ -94,7 +94,9 @@ def resample(
     target = check_output(out, lake, overwrite)
     versions = read_snapshot(spark, lake, Query())
     segments = actions(spark, lake, versions)
-    distinct = segments.select("action").distinct()
+    # one partition in action order: Word2Vec and k-means see the same input however the lake's
+    # files happen to order their rows, so the clusters depend on the actions alone
+    distinct = segments.select("action").distinct().repartition(1).sortWithinPartitions("action")
     n_distinct = distinct.count()
     if n_distinct < k:
         raise SelectionError.about(
