@@ -66,9 +66,13 @@ def to_nodes(raw: DataFrame, run_id: str) -> DataFrame:
     # With the JVM function, each video's child counts are one array computed beside its nodes,
     # read by position after the explode: no group-by of the nodes joined back (a shuffle of
     # every wide node row, about 30 s of 79 s at 10,000 videos).
-    kids = [native.child_counts(F.col("nodes.node_id"), F.col("nodes.parent_id")).alias("kids")]
+    # In their own select: beside posexplode in one select, Spark evaluates the other columns
+    # after the explode, once per node (a 500-node video's counts 500 times).
+    if counted:
+        kids = native.child_counts(F.col("nodes.node_id"), F.col("nodes.parent_id"))
+        raw = raw.select("video_uid", "nodes", kids.alias("kids"))
     flat = raw.select(
-        "video_uid", *(kids if counted else []), F.posexplode("nodes").alias("seq", "node")
+        "video_uid", *(["kids"] if counted else []), F.posexplode("nodes").alias("seq", "node")
     ).select(
         "video_uid",
         "seq",
