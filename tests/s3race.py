@@ -44,8 +44,8 @@ def contend(
     results: Any,
     logs: str,
 ) -> None:
-    """One contender: `rounds` times, take the lease at the barrier, say whether it won, and
-    give it back if so."""
+    """One contender: `rounds` times, take the lease at the barrier, give it back if it won,
+    and say whether it won and which journal steps it wrote (commits that returned)."""
     from pipelines.core.lease import Lease
     from pipelines.core.session import build_session
 
@@ -58,13 +58,13 @@ def contend(
             barrier.wait(START_SECONDS if round_ == 0 else ROUND_SECONDS)
             lease = Lease(spark, lake, f"{name}-{round_}", "race", 600.0)
             busy = lease.try_acquire(attempts=1)
-            results.put((name, round_, busy is None, busy))
             barrier.wait(ROUND_SECONDS)  # both have decided
             if busy is None:
                 lease.release()
+            results.put((name, round_, busy is None, busy, list(lease.written)))
             barrier.wait(ROUND_SECONDS)  # the lake is free again
     except BaseException as exc:  # the test reads it instead of waiting on the barrier
-        results.put((name, -1, False, f"{type(exc).__name__}: {exc}"))
+        results.put((name, -1, False, f"{type(exc).__name__}: {exc}", []))
         barrier.abort()
         raise
     finally:

@@ -126,6 +126,8 @@ class Lease:
         self.state: LakeState | None = None
         self.took_over: LakeState | None = None
         self.recovered: list[str] = []
+        # the `by` of each step whose commit returned: what this writer believes landed
+        self.written: list[str] = []
         self.lost = threading.Event()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -153,6 +155,7 @@ class Lease:
             if not is_conflict(exc):
                 raise
             raise LeaseLost(self._busy_line(read_state(self.spark, self.lake))) from exc
+        self.written.append(step.by)
         landed = read_state(self.spark, self.lake)
         if landed is None or landed.by != step.by:
             raise LeaseLost(self._busy_line(landed))
