@@ -155,7 +155,7 @@ class Lease:
             if not is_conflict(exc):
                 raise
             raise LeaseLost(self._busy_line(read_state(self.spark, self.lake))) from exc
-        self.written.append(step.by)
+        self.written.append(str(step.by))
         landed = read_state(self.spark, self.lake)
         if landed is None or landed.by != step.by:
             raise LeaseLost(self._busy_line(landed))
