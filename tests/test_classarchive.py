@@ -96,3 +96,21 @@ def test_the_first_start_dumps_its_classes_and_the_next_maps_them(tmp_path, monk
     assert options == f"-Dx=1 -XX:SharedArchiveFile={archive}" and dump_to_make is None
     # the user's own sharing options are left alone
     assert classarchive.java_options("-Xshare:off") is None
+
+
+def test_a_rewritten_jar_names_another_archive(tmp_path):
+    # A reinstalled venv rewrites pyspark's JARs under the same names; the JVM then refuses the
+    # old archive ("A jar file is not the one used while building the shared archive file") and
+    # starts without one every time, unless the key changes with the JARs.
+    jars = tmp_path / "jars"
+    jars.mkdir()
+    jar = jars / "spark-core.jar"
+    jar.write_bytes(b"one")
+    first = classarchive.archive_key(jars)
+    assert classarchive.archive_key(jars) == first
+    os.utime(jar, ns=(jar.stat().st_atime_ns, jar.stat().st_mtime_ns + 10**9))
+    rewritten = classarchive.archive_key(jars)
+    assert rewritten != first
+    jar.write_bytes(b"longer")
+    os.utime(jar, ns=(jar.stat().st_atime_ns, jar.stat().st_mtime_ns))
+    assert classarchive.archive_key(jars) != rewritten

@@ -9,8 +9,9 @@ dump cut short (its JVM killed while writing) would crash the JVM that maps it, 
 deleted instead. Measured on the 2-core machine, a cold `a100m validate` of 10 videos: 31-32 s
 without, 25-27 s with.
 
-The archive is named by what it depends on (the java binary, pyspark's version and JAR folder),
-so another JDK or pyspark never maps a stale one; a class path that differs at run time makes the
+The archive is named by what it depends on (the java binary, pyspark's version, its JAR folder
+and each JAR's size and modification time), so another JDK, pyspark or reinstall never maps a
+stale one; a class path that differs at run time makes the
 JVM start without it (-Xshare:auto, the default), never fail. Under spark-submit the JVM is
 already running: nothing to do.
 """
@@ -45,16 +46,25 @@ def _java() -> Path | None:
     return Path(java).resolve() if java else None
 
 
-def archive_key() -> str:
-    """What the archive depends on: the java that runs it, pyspark's version and its JARs."""
+def archive_key(jars: Path | None = None) -> str:
+    """What the archive depends on: the java that runs it, pyspark's version and its JARs, each
+    by name, size and modification time (the JVM refuses an archive whose JARs were rewritten,
+    as reinstalling a venv does, and would then start without one on every run)."""
     java = _java()
-    jars = Path(pyspark.__file__).parent / "jars"
+    jars = jars if jars is not None else Path(pyspark.__file__).parent / "jars"
+    stamps = []
+    for jar in sorted(jars.glob("*.jar")):
+        try:
+            stat = jar.stat()
+        except OSError:
+            continue
+        stamps.append(f"{jar.name}:{stat.st_size}:{stat.st_mtime_ns}")
     parts = [
         str(java),
         str(java.stat().st_mtime_ns) if java and java.exists() else "",
         pyspark.__version__,
         str(jars.resolve()),
-        str(sorted(p.name for p in jars.glob("*.jar"))),
+        *stamps,
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
